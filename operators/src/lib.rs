@@ -1,0 +1,17 @@
+//! # tickflow operators
+//!
+//! The domain model ([`model`]), the per-market parsers as pure functions ([`parse`]), time-zone
+//! arithmetic for published market stamps ([`time`]) and the dataflow operators of the tickflow
+//! pipeline. This crate performs no I/O: connectors frame bytes into [`parse::Document`]s and the
+//! `tickflow` binary wires sources, operators and sinks together.
+//!
+//! Errors are data: every fallible stage produces ticks *and* [`model::DeadLetter`]s, never a panic.
+#![deny(missing_docs)]
+
+pub mod dedupe;
+#[cfg(test)]
+mod fixtures;
+pub mod model;
+pub mod normalize;
+pub mod parse;
+pub mod time;

@@ -1,0 +1,22 @@
+//! The records that flow through tickflow (SPEC §3): [`Tick`], [`DeadLetter`], their identities
+//! and source positions, plus the deterministic ids and the canonical rendering used by every sink.
+//!
+//! Strings that repeat on every record (tenants, instruments, nodes, runs) are interned [`Sym`]s:
+//! cloning one is a reference-count increment, and across processes they travel as plain strings.
+
+mod dead_letter;
+mod feed;
+pub mod ids;
+mod market;
+pub mod render;
+mod sym;
+mod tick;
+
+pub use dead_letter::{DeadLetter, ErrorCode, Stage, RAW_EVENT_MAX_BYTES};
+pub use feed::{FeedId, FeedInfo, FeedKind, FeedTable, SourcePos};
+pub use market::Market;
+pub use sym::{Interner, Sym};
+pub use tick::{route_hash, Components, QualityFlag, QualityFlags, Tick, TickIdentity};
+
+/// Milliseconds since the Unix epoch, UTC. Every event time in tickflow has this unit.
+pub type EpochMs = i64;

@@ -1,0 +1,206 @@
+//! The normalized tick.
+
+use super::{EpochMs, Market, SourcePos, Sym};
+use serde::{Deserialize, Serialize};
+
+/// Price components in $/MWh, stored so that `price = energy + congestion + loss (+ ghg)`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Components {
+    /// Energy (system marginal) component.
+    pub energy: Option<f64>,
+    /// Congestion component (NYISO's published sign is negated on the way in).
+    pub congestion: Option<f64>,
+    /// Marginal loss component.
+    pub loss: Option<f64>,
+    /// Greenhouse-gas component (CAISO).
+    pub ghg: Option<f64>,
+}
+
+impl Components {
+    /// Sum of the present components; `None` when none is present.
+    pub fn sum(&self) -> Option<f64> {
+        let parts = [self.energy, self.congestion, self.loss, self.ghg];
+        if parts.iter().all(Option::is_none) {
+            return None;
+        }
+        Some(parts.iter().flatten().sum())
+    }
+
+    /// True when no component is present.
+    pub fn is_empty(&self) -> bool {
+        self.energy.is_none()
+            && self.congestion.is_none()
+            && self.loss.is_none()
+            && self.ghg.is_none()
+    }
+}
+
+/// One quality flag (SPEC §3).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(u16)]
+pub enum QualityFlag {
+    /// Passed every check.
+    Valid = 1,
+    /// Price below zero (informational: negative LMPs are real).
+    PriceNegative = 2,
+    /// Outside the market's configured bounds.
+    OutOfRange = 4,
+    /// |price − sum of components| > 0.01.
+    ComponentsMismatch = 8,
+    /// Arrived behind its feed's watermark but inside allowed lateness.
+    LateArrival = 16,
+    /// No reference-data row for the instrument.
+    MissingMetadata = 32,
+    /// The identity received more than one distinct value.
+    Corrected = 64,
+}
+
+impl QualityFlag {
+    /// All flags in rendering order.
+    pub const ALL: [QualityFlag; 7] = [
+        QualityFlag::Valid,
+        QualityFlag::PriceNegative,
+        QualityFlag::OutOfRange,
+        QualityFlag::ComponentsMismatch,
+        QualityFlag::LateArrival,
+        QualityFlag::MissingMetadata,
+        QualityFlag::Corrected,
+    ];
+
+    /// The flag's name as rendered.
+    pub fn name(self) -> &'static str {
+        match self {
+            QualityFlag::Valid => "valid",
+            QualityFlag::PriceNegative => "price_negative",
+            QualityFlag::OutOfRange => "out_of_range",
+            QualityFlag::ComponentsMismatch => "components_mismatch",
+            QualityFlag::LateArrival => "late_arrival",
+            QualityFlag::MissingMetadata => "missing_metadata",
+            QualityFlag::Corrected => "corrected",
+        }
+    }
+}
+
+/// A set of [`QualityFlag`]s as a bit set.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct QualityFlags(pub u16);
+
+impl QualityFlags {
+    /// Adds a flag.
+    pub fn insert(&mut self, f: QualityFlag) {
+        self.0 |= f as u16;
+    }
+    /// Removes a flag.
+    pub fn remove(&mut self, f: QualityFlag) {
+        self.0 &= !(f as u16);
+    }
+    /// True when the flag is set.
+    pub fn contains(self, f: QualityFlag) -> bool {
+        self.0 & (f as u16) != 0
+    }
+    /// The set flags in rendering order.
+    pub fn iter(self) -> impl Iterator<Item = QualityFlag> {
+        QualityFlag::ALL
+            .into_iter()
+            .filter(move |f| self.contains(*f))
+    }
+    /// Recomputes `valid`: set exactly when no problem flag (out_of_range, components_mismatch) is set.
+    pub fn refresh_valid(&mut self) {
+        if self.contains(QualityFlag::OutOfRange) || self.contains(QualityFlag::ComponentsMismatch)
+        {
+            self.remove(QualityFlag::Valid);
+        } else {
+            self.insert(QualityFlag::Valid);
+        }
+    }
+}
+
+/// A tick's identity (SPEC §3): (tenant, instrument, interval_start, interval_end[, trade_id]).
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct TickIdentity {
+    /// Tenant.
+    pub tenant_id: Sym,
+    /// Instrument id.
+    pub instrument_id: Sym,
+    /// Interval start, epoch ms UTC.
+    pub interval_start_ms: EpochMs,
+    /// Interval end, epoch ms UTC.
+    pub interval_end_ms: EpochMs,
+    /// Trade id, for trade ticks.
+    pub trade_id: Option<Sym>,
+}
+
+/// A normalized price tick (SPEC §3). Enrichment fields are added by the enrich stage.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Tick {
+    /// Tenant (default `default`).
+    pub tenant_id: Sym,
+    /// `{MARKET}.{RUN}.{NODE}` for market prices, or as given by simple CSV / envelopes.
+    pub instrument_id: Sym,
+    /// Market.
+    pub market: Market,
+    /// Node (pricing location) name as published.
+    pub node: Sym,
+    /// Market run: `DA`, `RT`, `RT5`, `RTPRELIM`, `HASP`, `RTPD`, `RTC`, or as given.
+    pub market_run: Sym,
+    /// Start of the priced interval, epoch ms UTC.
+    pub interval_start_ms: EpochMs,
+    /// End of the priced interval, epoch ms UTC (equal to the start for point ticks).
+    pub interval_end_ms: EpochMs,
+    /// Total price (LMP/SPP) in $/MWh.
+    pub price: f64,
+    /// Price components.
+    pub components: Components,
+    /// Traded volume (MWh or contracts), when known.
+    pub volume: Option<f64>,
+    /// Best bid, when known.
+    pub bid: Option<f64>,
+    /// Best ask, when known.
+    pub ask: Option<f64>,
+    /// Trade id, part of the identity when present.
+    pub trade_id: Option<Sym>,
+    /// Publisher's revision (PJM `version_nbr`; default 0).
+    pub revision: u64,
+    /// Number of arrivals of this identity (set by dedupe; 1 straight out of a parser).
+    pub version: u64,
+    /// Quality flags.
+    pub flags: QualityFlags,
+    /// Producing system (the format name for native files, the envelope's `source_system`).
+    pub source_system: Sym,
+    /// Where the record came from.
+    pub source: SourcePos,
+    /// Wall-clock ingestion time, epoch ms (exempt from determinism; not written to `dir:` files).
+    pub ingested_at_ms: EpochMs,
+}
+
+impl Tick {
+    /// This tick's identity.
+    pub fn identity(&self) -> TickIdentity {
+        TickIdentity {
+            tenant_id: self.tenant_id.clone(),
+            instrument_id: self.instrument_id.clone(),
+            interval_start_ms: self.interval_start_ms,
+            interval_end_ms: self.interval_end_ms,
+            trade_id: self.trade_id.clone(),
+        }
+    }
+
+    /// True when `other` carries the same value (price and components, SPEC §3 "equal in value").
+    pub fn same_value(&self, other: &Tick) -> bool {
+        self.price.to_bits() == other.price.to_bits() && self.components == other.components
+    }
+
+    /// A stable 64-bit hash of (tenant, instrument) for routing: equal on every process.
+    pub fn route_hash(&self) -> u64 {
+        route_hash(&self.tenant_id, &self.instrument_id)
+    }
+}
+
+/// A stable (seedless FxHash) hash of (tenant, instrument): identical on every process and run.
+pub fn route_hash(tenant: &str, instrument: &str) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = rustc_hash::FxHasher::default();
+    tenant.hash(&mut h);
+    instrument.hash(&mut h);
+    h.finish()
+}

@@ -1,0 +1,193 @@
+//! Format detection from content (header, preamble, stamp spacing), then from the file name.
+//!
+//! Only the first 64 KiB are examined. A document whose format stays unknown or ambiguous is
+//! rejected by the caller as one `PARSE_ERROR` dead letter.
+
+use super::Format;
+
+const PROBE_BYTES: usize = 64 * 1024;
+
+/// Detects the format of a document from its bytes, falling back to its (file) name.
+pub fn detect(bytes: &[u8], name: Option<&str>) -> Result<Format, String> {
+    if super::zipdoc::is_zip(bytes) {
+        return Ok(Format::CaisoOasis);
+    }
+    let probe = &bytes[..bytes.len().min(PROBE_BYTES)];
+    let probe = probe.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(probe);
+    let text = String::from_utf8_lossy(probe);
+    let lower_name = name.map(|n| n.to_ascii_lowercase()).unwrap_or_default();
+    let first = text.trim_start();
+    if first.starts_with('{') || first.starts_with('[') {
+        return detect_json(first, &lower_name);
+    }
+    let lines: Vec<&str> = text
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .take(12)
+        .collect();
+    let Some(header) = lines.first() else {
+        return Err("empty document".into());
+    };
+    let norm = |l: &str| l.replace('"', "").to_ascii_lowercase();
+    let h = norm(header);
+
+    // ISO-NE: every line starts with a record-type column "C", "H", "D" or "T".
+    if h.starts_with("c,") || h.starts_with("h,") {
+        let all = text.to_ascii_lowercase();
+        return if all.contains("day-ahead")
+            || all.contains("day ahead")
+            || lower_name.contains("dalmp")
+        {
+            Ok(Format::IsoneDa)
+        } else if all.contains("real-time")
+            || all.contains("real time")
+            || lower_name.contains("lmp_rt")
+        {
+            Ok(Format::IsoneRt)
+        } else {
+            Err("ISO-NE report whose market (day-ahead or real-time) cannot be told".into())
+        };
+    }
+
+    // MISO: a title preamble, then `Node,Type,Value,HE 1..`.
+    if let Some(i) = lines
+        .iter()
+        .position(|l| norm(l).starts_with("node,type,value"))
+    {
+        let pre = lines[..i].join(" ").to_ascii_lowercase();
+        return if pre.contains("day ahead")
+            || pre.contains("day-ahead")
+            || lower_name.contains("_da_")
+        {
+            Ok(Format::MisoDa)
+        } else if pre.contains("real") || lower_name.contains("_rt_") {
+            Ok(Format::MisoRt)
+        } else {
+            Err("MISO market report whose market (day-ahead or real-time) cannot be told".into())
+        };
+    }
+
+    let cols: Vec<String> = h.split(',').map(|c| c.trim().to_string()).collect();
+    let has = |c: &str| cols.iter().any(|x| x == c);
+    let any_contains = |c: &str| cols.iter().any(|x| x.contains(c));
+
+    if has("datetime_beginning_utc") || has("datetime_beginning_ept") {
+        if has("total_lmp_da") {
+            return Ok(Format::PjmDa);
+        }
+        if has("total_lmp_rt") {
+            let five = stamp_minutes(
+                &lines[1..],
+                cols.iter().position(|c| c == "datetime_beginning_utc"),
+            )
+            .any(|m| m % 60 != 0);
+            return Ok(if five || lower_name.contains("fivemin") {
+                Format::PjmRt5
+            } else {
+                Format::PjmRt
+            });
+        }
+    }
+    if any_contains("rtd end time stamp") || any_contains("rtc end time stamp") {
+        return Ok(Format::NyisoOasis);
+    }
+    if has("time stamp") && any_contains("lbmp") {
+        // DA stamps carry no seconds (`MM/DD/YYYY HH:MM`); RT stamps do.
+        let stamp = lines.get(1).map(|l| l.replace('"', "")).unwrap_or_default();
+        let stamp = stamp.split(',').next().unwrap_or("").trim().to_string();
+        let colons = stamp.matches(':').count();
+        return if lower_name.contains("damlbmp")
+            || (colons == 1 && !lower_name.contains("realtime"))
+        {
+            Ok(Format::NyisoDa)
+        } else {
+            Ok(Format::NyisoRt)
+        };
+    }
+    if has("intervalstarttime_gmt") && has("lmp_type") {
+        return Ok(Format::CaisoOasis);
+    }
+    if has("settlementpointprice") || has("settlement point price") {
+        if has("deliveryinterval") {
+            return Ok(Format::ErcotRt);
+        }
+        if has("hourending") || has("hour ending") {
+            return Ok(Format::ErcotDam);
+        }
+        return Err("ERCOT CSV with neither DeliveryInterval nor HourEnding".into());
+    }
+    if (has("gmtintervalend") || has("gmt interval")) && has("lmp") {
+        let gmt = cols
+            .iter()
+            .position(|c| c == "gmtintervalend" || c == "gmt interval");
+        let minutes: Vec<i64> = stamp_minutes(&lines[1..], gmt).collect();
+        if minutes.iter().any(|m| m % 60 != 0) {
+            return Ok(Format::SppRtbm);
+        }
+        let mut distinct = minutes.clone();
+        distinct.sort_unstable();
+        distinct.dedup();
+        let step = distinct.windows(2).map(|w| w[1] - w[0]).min();
+        return match step {
+            Some(s) if s % 60 != 0 => Ok(Format::SppRtbm),
+            _ if lower_name.contains("rtbm") => Ok(Format::SppRtbm),
+            _ if lower_name.contains("da-lmp") || lower_name.contains("da_lmp") => Ok(Format::SppDa),
+            Some(_) => Ok(Format::SppDa),
+            None => Err("SPP file with one on-the-hour interval: day-ahead or RTBM cannot be told; give ?format=".into()),
+        };
+    }
+    if has("price") && (has("ts_ms") || has("ts")) && (has("instrument_id") || has("node")) {
+        return Ok(Format::SimpleCsv);
+    }
+    // Name-only fallbacks.
+    for (needle, f) in [
+        ("da_hrl_lmps", Format::PjmDa),
+        ("rt_fivemin_hrl_lmps", Format::PjmRt5),
+        ("rt_hrl_lmps", Format::PjmRt),
+        ("damlbmp", Format::NyisoDa),
+        ("realtime_zone", Format::NyisoRt),
+        ("ww_dalmp", Format::IsoneDa),
+        ("lmp_rt_", Format::IsoneRt),
+        ("_da_lmp", Format::MisoDa),
+        ("_rt_lmp", Format::MisoRt),
+        ("prc_", Format::CaisoOasis),
+        ("np6-905", Format::ErcotRt),
+        ("np4-190", Format::ErcotDam),
+        ("rtbm-lmp", Format::SppRtbm),
+        ("da-lmp", Format::SppDa),
+    ] {
+        if lower_name.contains(needle) {
+            return Ok(f);
+        }
+    }
+    Err(format!(
+        "unknown format: header {:?} matches no supported format",
+        header.chars().take(200).collect::<String>()
+    ))
+}
+
+fn detect_json(text: &str, lower_name: &str) -> Result<Format, String> {
+    let head: String = text.chars().take(4096).collect();
+    if head.contains("\"payload\"") || head.contains("\"event_id\"") {
+        return Ok(Format::Envelope);
+    }
+    if (text.contains("\"fields\"") && text.contains("\"data\""))
+        || lower_name.contains("np4-190")
+        || lower_name.contains("np6-905")
+    {
+        return Ok(Format::ErcotApi);
+    }
+    Err("JSON document that is neither an envelope stream nor an ERCOT API report".into())
+}
+
+/// Minutes since the epoch-day start of the stamps in column `col` of the sample lines
+/// (unparseable stamps are ignored).
+fn stamp_minutes<'a>(lines: &'a [&'a str], col: Option<usize>) -> impl Iterator<Item = i64> + 'a {
+    lines.iter().filter_map(move |l| {
+        let col = col?;
+        let l = l.replace('"', "");
+        let field = l.split(',').nth(col)?.trim().to_string();
+        let dt = super::fields::parse_us_datetime(&field).ok()?;
+        Some(dt.naive_ms() / 60_000)
+    })
+}
