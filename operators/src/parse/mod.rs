@@ -9,6 +9,7 @@
 //! alone (PJM, ISO-NE, ERCOT, SPP, simple CSV) also expose a row parser used by envelopes.
 
 mod caiso;
+mod checks;
 mod csvdoc;
 mod detect;
 mod envelope;
