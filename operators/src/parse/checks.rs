@@ -38,11 +38,6 @@ impl Issues {
         self.list.push(issue.into());
     }
 
-    /// True when nothing was recorded.
-    pub(super) fn is_empty(&self) -> bool {
-        self.list.is_empty()
-    }
-
     /// `Ok` when nothing was recorded, else the code and the issues (which are taken).
     pub(super) fn check(&mut self) -> RowResult {
         if self.list.is_empty() {
@@ -53,8 +48,8 @@ impl Issues {
     }
 
     /// The trimmed text of a field; `None` when absent or empty (unreadable bytes are recorded).
-    pub(super) fn text<'a>(&mut self, row: &Row<'a>, name: &str) -> Option<Cow<'a, str>> {
-        match row.text(&[name]) {
+    pub(super) fn text<'a>(&mut self, row: &Row<'a>, names: &[&str]) -> Option<Cow<'a, str>> {
+        match row.text(names) {
             Ok(t) => t,
             Err(e) => {
                 self.unreadable(e);
@@ -67,11 +62,11 @@ impl Issues {
     pub(super) fn required<'a>(
         &mut self,
         row: &Row<'a>,
-        name: &str,
+        names: &[&str],
         what: &str,
     ) -> Option<Cow<'a, str>> {
         let before = self.list.len();
-        let t = self.text(row, name);
+        let t = self.text(row, names);
         if t.is_none() && self.list.len() == before {
             self.add(format!("missing {what}"));
         }
@@ -80,14 +75,19 @@ impl Issues {
 
     /// An optional number: `None` when absent or empty; a present value that is not a finite
     /// number is recorded.
-    pub(super) fn num(&mut self, row: &Row<'_>, name: &str, what: &str) -> Option<f64> {
-        let t = self.text(row, name)?;
+    pub(super) fn num(&mut self, row: &Row<'_>, names: &[&str], what: &str) -> Option<f64> {
+        let t = self.text(row, names)?;
         parse_f64(&t).map_err(|e| self.add(format!("{what}: {e}"))).ok()
     }
 
     /// A required number (the price): absence and bad values are recorded.
-    pub(super) fn required_num(&mut self, row: &Row<'_>, name: &str, what: &str) -> Option<f64> {
-        let t = self.required(row, name, what)?;
+    pub(super) fn required_num(
+        &mut self,
+        row: &Row<'_>,
+        names: &[&str],
+        what: &str,
+    ) -> Option<f64> {
+        let t = self.required(row, names, what)?;
         parse_f64(&t).map_err(|e| self.add(format!("{what}: {e}"))).ok()
     }
 }

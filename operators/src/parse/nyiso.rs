@@ -139,17 +139,17 @@ fn parse_line(
     out: &mut ParseOutput,
 ) -> RowResult {
     let mut is = Issues::default();
-    let stamp = is.required(row, &layout.time, &layout.time);
-    let node = is.required(row, &layout.node, &layout.node);
-    let price = is.required_num(row, &layout.price, &layout.price);
-    let loss = layout.loss.as_ref().and_then(|c| is.num(row, c, c));
-    let congestion = layout.congestion.as_ref().and_then(|c| is.num(row, c, c));
-    let time_zone = layout.time_zone.as_ref().and_then(|c| is.text(row, c));
-    let execution = layout.execution.as_ref().and_then(|c| is.text(row, c));
+    let stamp = is.required(row, &[&layout.time], &layout.time);
+    let node = is.required(row, &[&layout.node], &layout.node);
+    let price = is.required_num(row, &[&layout.price], &layout.price);
+    let loss = layout.loss.as_ref().and_then(|c| is.num(row, &[c], c));
+    let congestion = layout.congestion.as_ref().and_then(|c| is.num(row, &[c], c));
+    let time_zone = layout.time_zone.as_ref().and_then(|c| is.text(row, &[c]));
+    let execution = layout.execution.as_ref().and_then(|c| is.text(row, &[c]));
     let revision = layout
         .version
         .as_ref()
-        .and_then(|c| is.text(row, c))
+        .and_then(|c| is.text(row, &[c]))
         .and_then(|v| v.parse::<u64>().ok())
         .unwrap_or(0);
     let local = stamp.as_ref().and_then(|s| {
