@@ -77,7 +77,9 @@ impl Issues {
     /// number is recorded.
     pub(super) fn num(&mut self, row: &Row<'_>, names: &[&str], what: &str) -> Option<f64> {
         let t = self.text(row, names)?;
-        parse_f64(&t).map_err(|e| self.add(format!("{what}: {e}"))).ok()
+        parse_f64(&t)
+            .map_err(|e| self.add(format!("{what}: {e}")))
+            .ok()
     }
 
     /// A required number (the price): absence and bad values are recorded.
@@ -88,7 +90,9 @@ impl Issues {
         what: &str,
     ) -> Option<f64> {
         let t = self.required(row, names, what)?;
-        parse_f64(&t).map_err(|e| self.add(format!("{what}: {e}"))).ok()
+        parse_f64(&t)
+            .map_err(|e| self.add(format!("{what}: {e}")))
+            .ok()
     }
 }
 
@@ -127,7 +131,8 @@ pub(super) fn parse_bytes(format: Option<super::Format>, bytes: &[u8]) -> super:
 pub(super) fn assert_identity(out: &super::ParseOutput) {
     for t in &out.ticks {
         let c = t.components;
-        let sum = c.energy.unwrap_or(f64::NAN) + c.congestion.unwrap_or(f64::NAN)
+        let sum = c.energy.unwrap_or(f64::NAN)
+            + c.congestion.unwrap_or(f64::NAN)
             + c.loss.unwrap_or(f64::NAN);
         assert!((t.price - sum).abs() <= 0.01, "{t:?}");
         assert!(!t

@@ -43,7 +43,11 @@ fn day_ahead_fixture() {
     assert_eq!(time(t.interval_end_ms), "2026-06-04T05:00:00Z");
     assert_eq!(t.price, 47.19);
     assert_eq!(
-        (t.components.energy, t.components.congestion, t.components.loss),
+        (
+            t.components.energy,
+            t.components.congestion,
+            t.components.loss
+        ),
         (Some(47.56), Some(0.0), Some(-0.37))
     );
     assert_eq!(t.source.line, 7);
@@ -52,8 +56,12 @@ fn day_ahead_fixture() {
 
 #[test]
 fn fall_back_day_has_02x() {
-    let doc = [HEAD.to_string(), d("11/03/2024", "01"), d("11/03/2024", "02")]
-        .concat()
+    let doc = [
+        HEAD.to_string(),
+        d("11/03/2024", "01"),
+        d("11/03/2024", "02"),
+    ]
+    .concat()
         + &d("11/03/2024", "02X")
         + &d("11/03/2024", "03")
         + "\"T\",\"4 lines\"";
@@ -91,12 +99,16 @@ fn spring_forward_day_has_no_02() {
 
 #[test]
 fn real_time_final_and_preliminary() {
-    let body = HEAD.replace("Day-Ahead Energy Market", "Real-Time Energy Market") + &d("06/04/2026", "01");
+    let body =
+        HEAD.replace("Day-Ahead Energy Market", "Real-Time Energy Market") + &d("06/04/2026", "01");
     let out = parse_bytes(None, body.as_bytes());
     assert_eq!(&*out.ticks[0].instrument_id, "ISONE.RT..H.INTERNAL_HUB");
     let prelim = body.replace("Hourly LMP", "Hourly Preliminary LMP");
     let out = parse_bytes(None, prelim.as_bytes());
-    assert_eq!(&*out.ticks[0].instrument_id, "ISONE.RTPRELIM..H.INTERNAL_HUB");
+    assert_eq!(
+        &*out.ticks[0].instrument_id,
+        "ISONE.RTPRELIM..H.INTERNAL_HUB"
+    );
 }
 
 #[test]
@@ -134,7 +146,16 @@ fn stand_alone_records_share_the_row_logic() {
     let header = b"H,Date,Hour Ending,Location ID,Location Name,Location Type,Locational Marginal Price,Energy Component,Congestion Component,Marginal Loss Component";
     let columns = Columns::new(header.split(|b| *b == b','));
     let record = csv::ByteRecord::from(vec![
-        "D", "06/04/2026", "01", "4000", ".H.INTERNAL_HUB", "HUB", "NaN", "1", "0", "0",
+        "D",
+        "06/04/2026",
+        "01",
+        "4000",
+        ".H.INTERNAL_HUB",
+        "HUB",
+        "NaN",
+        "1",
+        "0",
+        "0",
     ]);
     let row = Row::Csv {
         record: &record,
@@ -169,11 +190,14 @@ fn malformed_records_become_dead_letters() {
     assert_eq!(codes, [P, V, V, P, V, V, P, P, V, V]);
     assert_eq!(&*out.ticks[0].node, "OK");
 
-    let no_price = HEAD.replace(",\"Locational Marginal Price\"", ",\"Price\"") + &d("06/04/2026", "01");
+    let no_price =
+        HEAD.replace(",\"Locational Marginal Price\"", ",\"Price\"") + &d("06/04/2026", "01");
     let out = parse_bytes(Some(Format::IsoneDa), no_price.as_bytes());
     assert_eq!((out.rows, out.ticks.len(), out.dead.len()), (1, 0, 1));
     assert_eq!(out.dead[0].error_code, ErrorCode::ParseError);
-    assert!(out.dead[0].error_message.contains("Locational Marginal Price"));
+    assert!(out.dead[0]
+        .error_message
+        .contains("Locational Marginal Price"));
 
     let out = parse_bytes(Some(Format::IsoneDa), b"");
     assert_eq!((out.rows, out.ticks.len(), out.dead.len()), (0, 0, 0));

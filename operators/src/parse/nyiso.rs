@@ -143,7 +143,10 @@ fn parse_line(
     let node = is.required(row, &[&layout.node], &layout.node);
     let price = is.required_num(row, &[&layout.price], &layout.price);
     let loss = layout.loss.as_ref().and_then(|c| is.num(row, &[c], c));
-    let congestion = layout.congestion.as_ref().and_then(|c| is.num(row, &[c], c));
+    let congestion = layout
+        .congestion
+        .as_ref()
+        .and_then(|c| is.num(row, &[c], c));
     let time_zone = layout.time_zone.as_ref().and_then(|c| is.text(row, &[c]));
     let execution = layout.execution.as_ref().and_then(|c| is.text(row, &[c]));
     let revision = layout
@@ -167,7 +170,12 @@ fn parse_line(
     };
     let instant = clock
         .instant(local, layout.ending, time_zone.as_deref(), &key)
-        .map_err(|e| (ErrorCode::ValidationError, vec![format!("{}: {e}", layout.time)]))?;
+        .map_err(|e| {
+            (
+                ErrorCode::ValidationError,
+                vec![format!("{}: {e}", layout.time)],
+            )
+        })?;
     let span = layout.minutes * 60_000;
     let (start_ms, end_ms) = if layout.ending {
         (instant - span, instant)

@@ -93,14 +93,21 @@ fn pyiso_excerpt_with_leading_blank_line_and_no_final_newline() {
 fn rt_fall_back(stamps: &[&str]) -> super::ParseOutput {
     let mut doc = String::from(MIS_HEADER);
     for s in stamps {
-        doc.push_str(&format!("\"11/03/2024 {s}\",\"CAPITL\",61757,30.00,1.00,0.50\n"));
-        doc.push_str(&format!("\"11/03/2024 {s}\",\"WEST\",61752,28.00,0.50,0.00\n"));
+        doc.push_str(&format!(
+            "\"11/03/2024 {s}\",\"CAPITL\",61757,30.00,1.00,0.50\n"
+        ));
+        doc.push_str(&format!(
+            "\"11/03/2024 {s}\",\"WEST\",61752,28.00,0.50,0.00\n"
+        ));
     }
     parse_bytes(Some(Format::NyisoRt), doc.as_bytes())
 }
 
 fn fall_back_stamps(repeated: &[&str], tail: &[&str]) -> Vec<String> {
-    let mut v: Vec<String> = ["00:55:00", "01:00:00"].iter().map(|s| s.to_string()).collect();
+    let mut v: Vec<String> = ["00:55:00", "01:00:00"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     for m in (5..=55).step_by(5) {
         v.push(format!("01:{m:02}:00"));
     }
@@ -137,7 +144,10 @@ fn fall_back_repeated_stamps_with_either_labelling() {
     let a: Vec<&str> = a.iter().map(String::as_str).collect();
     assert_fall_back_day(&rt_fall_back(&a));
     // Labelled by the hour the interval ends: 01:05..02:00 repeat.
-    let mut b: Vec<String> = ["00:55:00", "01:00:00"].iter().map(|s| s.to_string()).collect();
+    let mut b: Vec<String> = ["00:55:00", "01:00:00"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     for _ in 0..2 {
         for m in (5..=55).step_by(5) {
             b.push(format!("01:{m:02}:00"));
@@ -151,7 +161,7 @@ fn fall_back_repeated_stamps_with_either_labelling() {
 
 #[test]
 fn fall_back_day_ahead_hour_repeats() {
-    let mut doc = String::from(MIS_HEADER.replace('"', ""));
+    let mut doc = MIS_HEADER.replace('"', "");
     for h in ["00:00", "01:00", "01:00", "02:00"] {
         doc.push_str(&format!("11/03/2024 {h},CAPITL,61757,30.00,1.00,0.50\n"));
     }
@@ -229,7 +239,10 @@ fn malformed_rows_become_dead_letters() {
     let codes: Vec<_> = out.dead.iter().map(|d| d.error_code).collect();
     use ErrorCode::{ParseError as P, ValidationError as V};
     assert_eq!(codes, [V, V, P, V, V, P, V, V]);
-    assert_eq!(out.dead[0].raw, b"\"07/18/2022 00:05:00\",\"CAPITL\",61757,abc,6.43,1.32");
+    assert_eq!(
+        out.dead[0].raw,
+        b"\"07/18/2022 00:05:00\",\"CAPITL\",61757,abc,6.43,1.32"
+    );
     assert_eq!(&*out.ticks[0].node, "O H");
 }
 
