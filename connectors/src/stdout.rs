@@ -16,7 +16,12 @@ pub struct StdoutSink {
 impl StdoutSink {
     /// A sink rendering `source` fields with `feeds`.
     pub fn new(feeds: Arc<FeedTable>) -> StdoutSink {
-        StdoutSink { feeds, buf: String::new(), ticks: 0, dead_letters: 0 }
+        StdoutSink {
+            feeds,
+            buf: String::new(),
+            ticks: 0,
+            dead_letters: 0,
+        }
     }
 }
 

@@ -31,7 +31,13 @@ pub enum View {
 
 impl View {
     /// Every view.
-    pub const ALL: [View; 5] = [View::Ticks, View::Bars, View::Latest, View::Curves, View::DeadLetters];
+    pub const ALL: [View; 5] = [
+        View::Ticks,
+        View::Bars,
+        View::Latest,
+        View::Curves,
+        View::DeadLetters,
+    ];
 
     /// The file stem (also the metric label `view`).
     pub fn stem(self) -> &'static str {
@@ -100,6 +106,10 @@ impl DirConfig {
                 _ => return Err(format!("unknown dir: option {pair:?} (known: views=)")),
             }
         }
-        Ok(DirConfig { path: path.into(), views, changes })
+        Ok(DirConfig {
+            path: path.into(),
+            views,
+            changes,
+        })
     }
 }

@@ -23,7 +23,14 @@ pub struct SortedRuns {
 impl SortedRuns {
     /// Runs named `{prefix}.{n}.run` in `dir`.
     pub fn new(dir: PathBuf, prefix: String, limit_bytes: usize) -> SortedRuns {
-        SortedRuns { dir, prefix, buf: Vec::new(), held_bytes: 0, limit_bytes, runs: Vec::new() }
+        SortedRuns {
+            dir,
+            prefix,
+            buf: Vec::new(),
+            held_bytes: 0,
+            limit_bytes,
+            runs: Vec::new(),
+        }
     }
 
     /// Adds one keyed line (the line must not contain `\n`).
@@ -43,7 +50,9 @@ impl SortedRuns {
         }
         self.buf.sort_unstable();
         std::fs::create_dir_all(&self.dir)?;
-        let path = self.dir.join(format!("{}.{}.run", self.prefix, self.runs.len()));
+        let path = self
+            .dir
+            .join(format!("{}.{}.run", self.prefix, self.runs.len()));
         let mut w = BufWriter::with_capacity(1 << 20, File::create(&path)?);
         for (k, l) in self.buf.drain(..) {
             w.write_all(&k)?;
@@ -88,7 +97,10 @@ impl Ord for Head {
     }
 }
 
-fn read_record(r: &mut BufReader<File>, buf: &mut Vec<u8>) -> std::io::Result<Option<(Vec<u8>, Vec<u8>)>> {
+fn read_record(
+    r: &mut BufReader<File>,
+    buf: &mut Vec<u8>,
+) -> std::io::Result<Option<(Vec<u8>, Vec<u8>)>> {
     buf.clear();
     if r.read_until(b'\n', buf)? == 0 {
         return Ok(None);
@@ -152,7 +164,8 @@ mod tests {
         for i in (0..100i64).rev() {
             let mut k = Vec::new();
             push_key_i64(&mut k, i - 50);
-            runs.push(k, format!("line {}", i - 50).into_bytes()).unwrap();
+            runs.push(k, format!("line {}", i - 50).into_bytes())
+                .unwrap();
             expected.push(format!("line {}", i - 50));
         }
         expected.reverse();

@@ -37,7 +37,11 @@ fn stem(view: View, changes: bool) -> String {
 
 impl DirSink {
     /// The sink of global worker `worker`. Removes this worker's runs left by an earlier run.
-    pub fn new(cfg: Arc<DirConfig>, feeds: Arc<FeedTable>, worker: usize) -> Result<DirSink, SinkError> {
+    pub fn new(
+        cfg: Arc<DirConfig>,
+        feeds: Arc<FeedTable>,
+        worker: usize,
+    ) -> Result<DirSink, SinkError> {
         let dir = parts_dir(&cfg);
         std::fs::create_dir_all(&dir)
             .map_err(|e| SinkError::Fatal(format!("cannot create {}: {e}", dir.display())))?;
@@ -49,7 +53,13 @@ impl DirSink {
                 }
             }
         }
-        let runs = |v: View| SortedRuns::new(dir.clone(), format!("{}.w{worker}", stem(v, cfg.changes)), SPILL_BYTES);
+        let runs = |v: View| {
+            SortedRuns::new(
+                dir.clone(),
+                format!("{}.w{worker}", stem(v, cfg.changes)),
+                SPILL_BYTES,
+            )
+        };
         Ok(DirSink {
             dead: runs(View::DeadLetters),
             tick_changes: runs(View::Ticks),
@@ -135,7 +145,8 @@ impl Sink for DirSink {
                     self.line.pop();
                     self.line.push_str(",\"diff\":1}");
                 }
-                self.dead.push(Self::dead_key(d), self.line.as_bytes().to_vec())?;
+                self.dead
+                    .push(Self::dead_key(d), self.line.as_bytes().to_vec())?;
             }
         }
         Ok(())
@@ -148,7 +159,11 @@ impl Sink for DirSink {
 
     fn finish(&mut self) -> Result<(), SinkError> {
         let dir = parts_dir(&self.cfg);
-        let mut ticks = SortedRuns::new(dir, format!("{}.w{}", stem(View::Ticks, false), self.worker), SPILL_BYTES);
+        let mut ticks = SortedRuns::new(
+            dir,
+            format!("{}.w{}", stem(View::Ticks, false), self.worker),
+            SPILL_BYTES,
+        );
         for t in self.ticks.values() {
             self.line.clear();
             render::push_tick_json(&mut self.line, t, &self.feeds, false);
@@ -205,5 +220,7 @@ pub fn finalize_dir(cfg: &DirConfig, workers: usize) -> Result<Vec<(String, u64)
 }
 
 fn file_name(p: &Path) -> String {
-    p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    p.file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default()
 }

@@ -77,14 +77,23 @@ pub fn plan_inputs(inputs: &[FileInput]) -> Result<InputPlan, PlanError> {
     let mut plan = InputPlan::default();
     for input in inputs {
         match input {
-            FileInput::File { path, format } => add_file(&mut plan, path.clone(), Path::new(path), *format)?,
+            FileInput::File { path, format } => {
+                add_file(&mut plan, path.clone(), Path::new(path), *format)?
+            }
             FileInput::Dir { path } => {
-                let io = |source| PlanError::Io { path: path.clone(), source };
+                let io = |source| PlanError::Io {
+                    path: path.clone(),
+                    source,
+                };
                 let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
                     .map_err(io)?
                     .filter_map(|e| e.ok().map(|e| e.path()))
                     .filter(|p| p.is_file())
-                    .filter(|p| !p.file_name().and_then(|n| n.to_str()).is_some_and(|n| n.starts_with('.')))
+                    .filter(|p| {
+                        !p.file_name()
+                            .and_then(|n| n.to_str())
+                            .is_some_and(|n| n.starts_with('.'))
+                    })
                     .collect();
                 entries.sort();
                 for p in entries {
@@ -100,10 +109,22 @@ pub fn plan_inputs(inputs: &[FileInput]) -> Result<InputPlan, PlanError> {
     Ok(plan)
 }
 
-fn add_file(plan: &mut InputPlan, display: String, path: &Path, hint: Option<Format>) -> Result<(), PlanError> {
-    let io = |source| PlanError::Io { path: display.clone(), source };
+fn add_file(
+    plan: &mut InputPlan,
+    display: String,
+    path: &Path,
+    hint: Option<Format>,
+) -> Result<(), PlanError> {
+    let io = |source| PlanError::Io {
+        path: display.clone(),
+        source,
+    };
     let size = std::fs::metadata(path).map_err(io)?.len();
-    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("").to_string();
+    let name = path
+        .file_name()
+        .and_then(|n| n.to_str())
+        .unwrap_or("")
+        .to_string();
     let mut head = Vec::with_capacity(64 * 1024);
     std::fs::File::open(path)
         .map_err(io)?
@@ -113,7 +134,9 @@ fn add_file(plan: &mut InputPlan, display: String, path: &Path, hint: Option<For
     if head.starts_with(b"PK\x03\x04") {
         if let Ok(members) = zip_members(path) {
             for (member, member_size) in members {
-                let id = plan.table.add(format!("{display}#{member}"), FeedKind::File);
+                let id = plan
+                    .table
+                    .add(format!("{display}#{member}"), FeedKind::File);
                 plan.feeds.push(FeedPlan {
                     id,
                     path: path.to_path_buf(),
@@ -128,9 +151,20 @@ fn add_file(plan: &mut InputPlan, display: String, path: &Path, hint: Option<For
         // An unreadable archive is read whole and rejected by the parser as a dead letter.
     }
     let format = hint.or_else(|| detect(&head, Some(&name)).ok());
-    let mode = if format.is_some_and(Format::is_record_stream) { ReadMode::Striped } else { ReadMode::Whole };
+    let mode = if format.is_some_and(Format::is_record_stream) {
+        ReadMode::Striped
+    } else {
+        ReadMode::Whole
+    };
     let id = plan.table.add(display, FeedKind::File);
-    plan.feeds.push(FeedPlan { id, path: path.to_path_buf(), name, format: hint.or(format.filter(|f| f.is_record_stream())), mode, size });
+    plan.feeds.push(FeedPlan {
+        id,
+        path: path.to_path_buf(),
+        name,
+        format: hint.or(format.filter(|f| f.is_record_stream())),
+        mode,
+        size,
+    });
     Ok(())
 }
 
@@ -152,7 +186,11 @@ impl InputPlan {
     /// each to the least-loaded worker (ties to the lowest index) — deterministic for a given
     /// worker count.
     pub fn whole_feeds_for(&self, worker: usize, workers: usize) -> Vec<FeedId> {
-        let mut whole: Vec<&FeedPlan> = self.feeds.iter().filter(|f| f.mode != ReadMode::Striped).collect();
+        let mut whole: Vec<&FeedPlan> = self
+            .feeds
+            .iter()
+            .filter(|f| f.mode != ReadMode::Striped)
+            .collect();
         whole.sort_by(|a, b| b.size.cmp(&a.size).then(a.id.cmp(&b.id)));
         let mut load = vec![0u64; workers.max(1)];
         let mut mine = Vec::new();
@@ -173,6 +211,10 @@ impl InputPlan {
 
     /// The striped feeds (every worker reads its share of each).
     pub fn striped_feeds(&self) -> Vec<FeedId> {
-        self.feeds.iter().filter(|f| f.mode == ReadMode::Striped).map(|f| f.id).collect()
+        self.feeds
+            .iter()
+            .filter(|f| f.mode == ReadMode::Striped)
+            .map(|f| f.id)
+            .collect()
     }
 }

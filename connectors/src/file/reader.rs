@@ -45,7 +45,12 @@ struct StripeCursor {
 impl FileReader {
     /// A reader for global worker `worker` of `workers`, cutting record streams every
     /// `batch_bytes` bytes.
-    pub fn new(plan: Arc<InputPlan>, worker: usize, workers: usize, batch_bytes: u64) -> FileReader {
+    pub fn new(
+        plan: Arc<InputPlan>,
+        worker: usize,
+        workers: usize,
+        batch_bytes: u64,
+    ) -> FileReader {
         let whole = plan.whole_feeds_for(worker, workers).into();
         let striped = plan.striped_feeds().into_iter().enumerate().collect();
         FileReader {
@@ -78,9 +83,14 @@ impl FileReader {
         };
         let bytes = match bytes {
             Ok(b) => b,
-            Err(e) => return self.error_doc(feed, format!("cannot read {}: {e}", fp.path.display())),
+            Err(e) => {
+                return self.error_doc(feed, format!("cannot read {}: {e}", fp.path.display()))
+            }
         };
-        self.positions.push(Position { feed, next: bytes.len() as u64 });
+        self.positions.push(Position {
+            feed,
+            next: bytes.len() as u64,
+        });
         RawDocument {
             feed,
             batch: 0,
@@ -122,7 +132,16 @@ impl FileReader {
         };
         let size = file.metadata().map(|m| m.len()).unwrap_or(0);
         let header = first_line(&file).map(Arc::from);
-        self.current = Some(StripeCursor { feed, rank, file, size, k: 0, start: 0, line: 1, header });
+        self.current = Some(StripeCursor {
+            feed,
+            rank,
+            file,
+            size,
+            k: 0,
+            start: 0,
+            line: 1,
+            header,
+        });
         Some(Ok(()))
     }
 
@@ -148,7 +167,10 @@ impl FileReader {
             cur.start = end;
             cur.k += 1;
             if owned && !bytes.is_empty() {
-                self.positions.push(Position { feed: cur.feed, next: end });
+                self.positions.push(Position {
+                    feed: cur.feed,
+                    next: end,
+                });
                 let fp = self.plan.feeds.get(cur.feed as usize);
                 return Some(RawDocument {
                     feed: cur.feed,
@@ -248,7 +270,9 @@ fn first_line(file: &File) -> Option<Vec<u8>> {
 fn read_member(path: &std::path::Path, member: &str) -> Result<Vec<u8>, String> {
     let file = File::open(path).map_err(|e| e.to_string())?;
     let mut archive = zip::ZipArchive::new(file).map_err(|e| format!("bad zip: {e}"))?;
-    let mut f = archive.by_name(member).map_err(|e| format!("zip member {member}: {e}"))?;
+    let mut f = archive
+        .by_name(member)
+        .map_err(|e| format!("zip member {member}: {e}"))?;
     let mut out = Vec::new();
     (&mut f)
         .take(1 << 30)
@@ -275,7 +299,11 @@ mod tests {
         drop(f);
         let text = std::fs::read_to_string(&path).unwrap();
         let plan = Arc::new(
-            plan_inputs(&[FileInput::File { path: path.to_string_lossy().into_owned(), format: None }]).unwrap(),
+            plan_inputs(&[FileInput::File {
+                path: path.to_string_lossy().into_owned(),
+                format: None,
+            }])
+            .unwrap(),
         );
         for workers in [1usize, 2, 3] {
             for batch in [1u64, 7, 100, 4096, 1 << 20] {
@@ -290,8 +318,11 @@ mod tests {
                     }
                 }
                 lines.sort();
-                let expected: Vec<(u32, String)> =
-                    text.lines().enumerate().map(|(i, l)| (i as u32 + 1, l.to_string())).collect();
+                let expected: Vec<(u32, String)> = text
+                    .lines()
+                    .enumerate()
+                    .map(|(i, l)| (i as u32 + 1, l.to_string()))
+                    .collect();
                 assert_eq!(lines, expected, "workers {workers} batch {batch}");
             }
         }

@@ -27,9 +27,12 @@ impl Columns {
 
     /// Index of the first of `names` present (names are matched case-insensitively).
     pub fn find(&self, names: &[&str]) -> Option<usize> {
-        names
-            .iter()
-            .find_map(|n| self.index.get(n.to_ascii_lowercase().as_str()).copied())
+        names.iter().find_map(|n| {
+            self.index
+                .get(*n)
+                .copied()
+                .or_else(|| self.names.iter().position(|c| c.eq_ignore_ascii_case(n)))
+        })
     }
 
     /// Index of the first of `names` present, or a `missing required column` message.
