@@ -217,3 +217,25 @@ fn missing_columns_and_odd_runs() {
     let out = parse_text(b"");
     assert_eq!((out.rows, out.ticks.len(), out.dead.len()), (0, 0, 0));
 }
+
+#[test]
+fn detected_from_content() {
+    let Some(dir) = fixtures::dir() else { return };
+    for f in [
+        "caiso/caiso_oasis_prc_lmp_dam_20200101_subset.csv",
+        "caiso/caiso_oasis_prc_hasp_lmp_20240312_20240314.csv",
+        "caiso/caiso_oasis_prc_lmp_dam_20240311_20240312_singlezip.zip",
+    ] {
+        let bytes = std::fs::read(dir.join(f)).unwrap();
+        assert_eq!(
+            crate::parse::detect(&bytes, None),
+            Ok(Format::CaisoOasis),
+            "{f}"
+        );
+        assert_eq!(
+            crate::parse::detect(&bytes, f.rsplit('/').next()),
+            Ok(Format::CaisoOasis),
+            "{f}"
+        );
+    }
+}

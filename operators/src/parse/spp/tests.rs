@@ -178,3 +178,41 @@ fn stand_alone_json_row() {
     assert_eq!(time(out.ticks[0].interval_start_ms), "2026-06-01T17:00:00Z");
     assert_eq!(&*out.ticks[0].instrument_id, "SPP.RT.AEC");
 }
+
+#[test]
+fn detected_from_content() {
+    let Some(dir) = fixtures::dir() else { return };
+    for (f, want) in [
+        (
+            "spp/spp_RTBM-LMP-DAILY-SL-20250701_excerpt.csv",
+            Format::SppRtbm,
+        ),
+        (
+            "spp/spp_RTBM-LMP-SL-202606011205_excerpt.csv",
+            Format::SppRtbm,
+        ),
+        ("spp/spp_DA-LMP-SL-202606010100_excerpt.csv", Format::SppDa),
+    ] {
+        let bytes = std::fs::read(dir.join(f)).unwrap();
+        assert_eq!(crate::parse::detect(&bytes, None), Ok(want), "{f}");
+        assert_eq!(
+            crate::parse::detect(&bytes, f.rsplit('/').next()),
+            Ok(want),
+            "{f}"
+        );
+    }
+    // A full day-ahead file lists many locations per hour before the second hour starts.
+    let mut da =
+        String::from("Interval,GMTIntervalEnd,BAA,Settlement Location,Pnode,LMP,MLC,MCC,MEC\n");
+    for h in 1..=2 {
+        for n in 0..40 {
+            da.push_str(&format!(
+                "6/1/2026 {h:02}:00,6/1/2026 {:02}:00,SPP,L{n},P{n},20,0,0,20\n",
+                h + 5
+            ));
+        }
+    }
+    assert_eq!(crate::parse::detect(da.as_bytes(), None), Ok(Format::SppDa));
+    let out = parse_text(Format::SppDa, da.as_bytes());
+    assert_eq!((out.rows, out.ticks.len(), out.dead.len()), (80, 80, 0));
+}
