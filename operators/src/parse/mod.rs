@@ -329,7 +329,9 @@ pub fn parse_row(
     match format {
         Format::PjmDa | Format::PjmRt | Format::PjmRt5 => pjm::parse_row(format, row, doc, ctx, out),
         Format::IsoneDa | Format::IsoneRt => isone::parse_row(format, row, doc, ctx, out),
-        Format::ErcotRt | Format::ErcotDam => ercot::parse_row(format, row, doc, ctx, out),
+        Format::ErcotRt | Format::ErcotDam | Format::ErcotApi => {
+            ercot::parse_row(format, row, doc, ctx, out)
+        }
         Format::SppRtbm | Format::SppDa => spp::parse_row(format, row, doc, ctx, out),
         Format::SimpleCsv => simple_csv::parse_row(row, doc, ctx, out),
         other => Err((
