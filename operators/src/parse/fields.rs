@@ -167,14 +167,6 @@ pub fn parse_us_datetime(s: &str) -> Result<LocalDateTime, String> {
     LocalDateTime::new(date, h, m, sec).map_err(|e: TimeError| e.to_string())
 }
 
-/// Trims and checks a required text field; empty text is an error naming the field.
-pub fn required<'a>(value: Option<&'a str>, what: &str) -> Result<&'a str, String> {
-    match value.map(str::trim) {
-        Some(v) if !v.is_empty() => Ok(v),
-        _ => Err(format!("missing {what}")),
-    }
-}
-
 /// Collects the issues of one record while its fields are read, so a rejected record lists every
 /// problem at once. Unreadable text (not UTF-8, a JSON field that is not a scalar) makes the
 /// record a `PARSE_ERROR`; any other issue a `VALIDATION_ERROR`.

@@ -201,6 +201,7 @@ impl ParseCtx {
     }
 
     /// A normalization dead letter for a record of `doc` at document line `line`.
+    #[allow(clippy::too_many_arguments)]
     pub fn dead(
         &self,
         doc: &Document<'_>,
