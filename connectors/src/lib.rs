@@ -1,1 +1,13 @@
+//! # tickflow connectors
+//!
+//! Sources frame bytes into [`operators::model::RawDocument`]s and report resumable positions;
+//! sinks take the pipeline's updates and report when they are durable. One folder per connector,
+//! split by role; [`source::SourceReader`] and [`sink::Sink`] are the only two contracts.
+#![deny(missing_docs)]
 
+pub mod dir;
+pub mod file;
+pub mod null;
+pub mod sink;
+pub mod source;
+pub mod stdout;

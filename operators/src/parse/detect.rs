@@ -126,7 +126,7 @@ pub fn detect(bytes: &[u8], name: Option<&str>) -> Result<Format, String> {
             Ok(Format::NyisoDa)
         };
     }
-    if has("intervalstarttime_gmt") && has("lmp_type") {
+    if has("intervalstarttime_gmt") && (has("lmp_type") || has("xml_data_item")) {
         return Ok(Format::CaisoOasis);
     }
     if has("settlementpointprice") || has("settlement point price") {
@@ -142,7 +142,14 @@ pub fn detect(bytes: &[u8], name: Option<&str>) -> Result<Format, String> {
         let gmt = cols
             .iter()
             .position(|c| c == "gmtintervalend" || c == "gmt interval");
-        let minutes: Vec<i64> = stamp_minutes(&lines[1..], gmt).collect();
+        // A full file lists every location per interval: look at every line of the probe, not
+        // just the first dozen, to see a second interval.
+        let all: Vec<&str> = text
+            .lines()
+            .skip_while(|l| l.trim().is_empty())
+            .skip(1)
+            .collect();
+        let minutes: Vec<i64> = stamp_minutes(&all, gmt).collect();
         if minutes.iter().any(|m| m % 60 != 0) {
             return Ok(Format::SppRtbm);
         }
