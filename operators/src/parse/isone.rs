@@ -12,9 +12,8 @@
 //! `VALIDATION_ERROR`. The run is `DA`, `RT`, or `RTPRELIM` when the report's comments or file
 //! name say preliminary. Components are published so that LMP = energy + congestion + loss.
 
-use super::checks::Issues;
 use super::csvdoc::{drive_rows, CsvDoc, Row, RowResult};
-use super::fields::{parse_mdy, parse_ymd, Columns};
+use super::fields::{parse_mdy, parse_ymd, Columns, RowIssues};
 use super::{Document, Draft, Format, ParseCtx, ParseOutput};
 use crate::model::{Components, ErrorCode, Market};
 use crate::time::{Date, Zone};
@@ -195,27 +194,27 @@ fn parse_record(
     if !missing.is_empty() {
         return Err((ErrorCode::ParseError, missing));
     }
-    let mut is = Issues::default();
-    let date = is.required(row, DATE, "Date");
-    let hour = is.required(row, HOUR, "Hour Ending");
-    let node = is.required(row, NODE, "Location Name");
-    let price = is.required_num(row, PRICE, "Locational Marginal Price");
+    let mut is = RowIssues::default();
+    let date = is.require(row, DATE);
+    let hour = is.require(row, HOUR);
+    let node = is.require(row, NODE);
+    let price = is.require_num(row, PRICE);
     let components = Components {
-        energy: is.num(row, ENERGY, "Energy Component"),
-        congestion: is.num(row, CONGESTION, "Congestion Component"),
-        loss: is.num(row, LOSS, "Marginal Loss Component"),
+        energy: is.num(row, ENERGY),
+        congestion: is.num(row, CONGESTION),
+        loss: is.num(row, LOSS),
         ghg: None,
     };
-    let date = date.and_then(|d| parse_date(&d).map_err(|e| is.add(e)).ok());
-    let hour = hour.and_then(|h| parse_hour_ending(&h).map_err(|e| is.add(e)).ok());
+    let date = date.and_then(|d| parse_date(&d).map_err(|e| is.push(e)).ok());
+    let hour = hour.and_then(|h| parse_hour_ending(&h).map_err(|e| is.push(e)).ok());
     let start = match (date, hour) {
         (Some(d), Some((he, repeated))) => zone
             .hour_ending_start_ms(d, he, repeated)
-            .map_err(|e| is.add(format!("Hour Ending: {e}")))
+            .map_err(|e| is.push(format!("Hour Ending: {e}")))
             .ok(),
         _ => None,
     };
-    is.check()?;
+    is.finish()?;
     let (Some(start_ms), Some(node), Some(price)) = (start, node, price) else {
         return Err((ErrorCode::ValidationError, vec!["incomplete row".into()]));
     };

@@ -17,9 +17,9 @@
 //! publishes LBMP = energy + losses − congestion: congestion is stored negated, and energy is
 //! derived as LBMP − loss − congestion (6 decimals) so that price = energy + congestion + loss.
 
-use super::checks::{field_names, round6, Issues};
+use super::checks::{field_names, round6};
 use super::csvdoc::{drive_rows, Row, RowResult};
-use super::fields::parse_us_datetime;
+use super::fields::{parse_us_datetime, RowIssues};
 use super::{Document, Draft, Format, ParseCtx, ParseOutput};
 use crate::model::{Components, EpochMs, ErrorCode, Market};
 use crate::time::{Fold, LocalDateTime, Zone};
@@ -138,15 +138,12 @@ fn parse_line(
     ctx: &mut ParseCtx,
     out: &mut ParseOutput,
 ) -> RowResult {
-    let mut is = Issues::default();
-    let stamp = is.required(row, &[&layout.time], &layout.time);
-    let node = is.required(row, &[&layout.node], &layout.node);
-    let price = is.required_num(row, &[&layout.price], &layout.price);
-    let loss = layout.loss.as_ref().and_then(|c| is.num(row, &[c], c));
-    let congestion = layout
-        .congestion
-        .as_ref()
-        .and_then(|c| is.num(row, &[c], c));
+    let mut is = RowIssues::default();
+    let stamp = is.require(row, &[&layout.time]);
+    let node = is.require(row, &[&layout.node]);
+    let price = is.require_num(row, &[&layout.price]);
+    let loss = layout.loss.as_ref().and_then(|c| is.num(row, &[c]));
+    let congestion = layout.congestion.as_ref().and_then(|c| is.num(row, &[c]));
     let time_zone = layout.time_zone.as_ref().and_then(|c| is.text(row, &[c]));
     let execution = layout.execution.as_ref().and_then(|c| is.text(row, &[c]));
     let revision = layout
@@ -157,10 +154,10 @@ fn parse_line(
         .unwrap_or(0);
     let local = stamp.as_ref().and_then(|s| {
         parse_us_datetime(s)
-            .map_err(|e| is.add(format!("{}: {e}", layout.time)))
+            .map_err(|e| is.push(format!("{}: {e}", layout.time)))
             .ok()
     });
-    is.check()?;
+    is.finish()?;
     let (Some(local), Some(node), Some(price)) = (local, node, price) else {
         return Err((ErrorCode::ValidationError, vec!["incomplete row".into()]));
     };
