@@ -55,7 +55,7 @@ fn ranges(c: &Config, e: &mut Errors) {
     }
     match Value::try_from(c) {
         Ok(v) => leaves(&v, &mut Vec::new(), e),
-        Err(err) => e.add("", format!("cannot serialize: {err}")),
+        Err(err) => e.add("(all)", format!("cannot be rendered as TOML: {err}")),
     }
 }
 
