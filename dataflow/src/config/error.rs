@@ -12,8 +12,6 @@ pub enum Origin {
     File(PathBuf),
     /// An environment variable (its name).
     Env(String),
-    /// A command-line flag or the combined effective configuration.
-    Effective,
 }
 
 impl fmt::Display for Origin {
@@ -21,7 +19,6 @@ impl fmt::Display for Origin {
         match self {
             Origin::File(p) => write!(f, "{}", p.display()),
             Origin::Env(name) => write!(f, "environment {name}"),
-            Origin::Effective => f.write_str("config"),
         }
     }
 }
