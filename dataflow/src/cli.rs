@@ -1,10 +1,14 @@
 //! The `tickflow` command line (SPEC §8), with clap derive; every flag that has a
 //! `DATA_PROC_*` name reads it from the environment too (flags win).
 
+use crate::config::{Config, FlagOverrides, LogFormat};
 use crate::runtime::{run, RunOptions};
 use crate::spec::{parse_input, parse_output, OutputSpec};
 use clap::{Args, Parser, Subcommand};
-use std::path::PathBuf;
+use operators::model::Market;
+use operators::normalize::NormalizeConfig;
+use operators::parse::PriceBounds;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 /// tickflow: one timely/differential dataflow job that normalizes ISO market prices.
@@ -48,7 +52,8 @@ pub struct ConfigArgs {
     pub config: Option<PathBuf>,
 }
 
-/// Flags of `tickflow run`.
+/// Flags of `tickflow run`. Flags override the `--config` file and the `DATA_PROC_*`
+/// environment (which the configuration layer reads, with the same names as SPEC §9).
 #[derive(Debug, Args, Default)]
 pub struct RunArgs {
     /// Input: file:PATH[?format=NAME], dir:PATH, generator:mode=…,count=…,seed=… (repeatable).
@@ -57,17 +62,26 @@ pub struct RunArgs {
     /// Output: dir:PATH[?views=…], stdout, null (repeatable).
     #[arg(long = "output", value_name = "SPEC")]
     pub outputs: Vec<String>,
-    /// Worker threads per process.
-    #[arg(short = 'w', long, env = "DATA_PROC_WORKERS")]
-    pub workers: Option<usize>,
-    /// Number of processes in the cluster.
-    #[arg(short = 'n', long, env = "DATA_PROC_PROCESSES")]
-    pub processes: Option<usize>,
-    /// Index of this process (0-based).
-    #[arg(short = 'p', long = "process-index", env = "DATA_PROC_PROCESS_INDEX")]
-    pub process_index: Option<usize>,
-    /// File with one host:port per process.
-    #[arg(long, env = "DATA_PROC_HOSTFILE")]
+    /// Reference data: dir:PATH or postgres.
+    #[arg(long, value_name = "SPEC")]
+    pub reference: Option<String>,
+    /// Serve the HTTP API while running.
+    #[arg(long)]
+    pub serve: bool,
+    /// Do not stop at the end of the inputs: follow them for new data.
+    #[arg(long)]
+    pub follow: bool,
+    /// Worker threads per process (`DATA_PROC_WORKERS`).
+    #[arg(short = 'w', long)]
+    pub workers: Option<u32>,
+    /// Number of processes in the cluster (`DATA_PROC_PROCESSES`).
+    #[arg(short = 'n', long)]
+    pub processes: Option<u32>,
+    /// Index of this process, 0-based (`DATA_PROC_PROCESS_INDEX`).
+    #[arg(short = 'p', long = "process-index")]
+    pub process_index: Option<u32>,
+    /// File with one host:port per process (`DATA_PROC_HOSTFILE`).
+    #[arg(long)]
     pub hostfile: Option<PathBuf>,
     /// TOML configuration file.
     #[arg(long, env = "DATA_PROC_CONFIG")]
@@ -75,8 +89,11 @@ pub struct RunArgs {
     /// Write `{view}.changes.*` update logs instead of final state.
     #[arg(long)]
     pub changes: bool,
-    /// Log format.
-    #[arg(long, value_parser = ["text", "json"], env = "DATA_PROC_LOG_FORMAT")]
+    /// Directory for checkpoints and committed positions.
+    #[arg(long)]
+    pub state_dir: Option<PathBuf>,
+    /// Log format (`DATA_PROC_LOGGING_FORMAT`).
+    #[arg(long, value_parser = ["text", "json"])]
     pub log_format: Option<String>,
 }
 
@@ -128,14 +145,46 @@ pub fn samples_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../samples")
 }
 
-/// Resolves `tickflow run` flags into run options; every problem is reported at once.
-pub fn resolve_run(args: &RunArgs) -> Result<RunOptions, Vec<String>> {
+fn env_vars() -> Vec<(String, String)> {
+    std::env::vars_os()
+        .filter_map(|(k, v)| Some((k.into_string().ok()?, v.into_string().ok()?)))
+        .collect()
+}
+
+/// The configuration layers' view of `tickflow run`'s flags.
+pub fn flag_overrides(args: &RunArgs) -> FlagOverrides {
+    FlagOverrides {
+        workers: args.workers,
+        processes: args.processes,
+        process_index: args.process_index,
+        hostfile: args.hostfile.clone(),
+        log_format: args.log_format.as_deref().and_then(|f| f.parse().ok()),
+        inputs: (!args.inputs.is_empty()).then(|| args.inputs.clone()),
+        outputs: (!args.outputs.is_empty()).then(|| args.outputs.clone()),
+        reference: args.reference.clone(),
+        state_dir: args.state_dir.clone(),
+        changes: args.changes.then_some(true),
+        ..FlagOverrides::default()
+    }
+}
+
+/// Resolves a loaded configuration into run options; every problem is reported at once.
+pub fn resolve_run(config: &Config, args: &RunArgs) -> Result<RunOptions, Vec<String>> {
     let mut errors = Vec::new();
+    if args.serve || args.follow {
+        errors.push("--serve and --follow are not available in this build yet".into());
+    }
+    if !config.reference.source.is_empty() && config.reference.source != "embedded" {
+        errors.push(format!(
+            "--reference {}: reference data is not available in this build yet",
+            config.reference.source
+        ));
+    }
     let mut opts = RunOptions::default();
-    let inputs: Vec<String> = if args.inputs.is_empty() {
+    let inputs: Vec<String> = if config.pipeline.inputs.is_empty() {
         vec![format!("dir:{}", samples_dir().display())]
     } else {
-        args.inputs.clone()
+        config.pipeline.inputs.clone()
     };
     for i in &inputs {
         match parse_input(i) {
@@ -143,13 +192,8 @@ pub fn resolve_run(args: &RunArgs) -> Result<RunOptions, Vec<String>> {
             Err(e) => errors.push(e),
         }
     }
-    let outputs = if args.outputs.is_empty() {
-        vec!["dir:out".to_string()]
-    } else {
-        args.outputs.clone()
-    };
-    for o in &outputs {
-        match parse_output(o, args.changes) {
+    for o in &config.output.sinks {
+        match parse_output(o, config.output.changes) {
             Ok(spec) => opts.outputs.push(spec),
             Err(e) => errors.push(e),
         }
@@ -163,25 +207,25 @@ pub fn resolve_run(args: &RunArgs) -> Result<RunOptions, Vec<String>> {
     {
         errors.push("--output stdout given more than once".into());
     }
-    opts.workers = args.workers.unwrap_or(1);
-    opts.processes = args.processes.unwrap_or(1);
-    opts.process_index = args.process_index.unwrap_or(0);
-    opts.hostfile = args.hostfile.clone();
-    if opts.workers == 0 {
-        errors.push("--workers must be at least 1".into());
-    }
-    if opts.processes == 0 {
-        errors.push("--processes must be at least 1".into());
-    }
-    if opts.process_index >= opts.processes.max(1) {
-        errors.push(format!(
-            "--process-index {} is not below --processes {}",
-            opts.process_index, opts.processes
-        ));
-    }
-    if opts.processes > 1 && opts.hostfile.is_none() {
-        errors.push("--hostfile is required with --processes > 1".into());
-    }
+    opts.workers = config.cluster.workers.max(1) as usize;
+    opts.processes = config.cluster.processes.max(1) as usize;
+    opts.process_index = config.cluster.process_index as usize;
+    opts.hostfile = config.cluster.hostfile().map(Path::to_path_buf);
+    opts.batch_max_bytes = config.pipeline.batch_max_bytes;
+    opts.normalize = NormalizeConfig {
+        default_tenant: config.pipeline.tenant_id.clone(),
+        bounds: PriceBounds {
+            min_price: config.normalization.min_price,
+            max_price: config.normalization.max_price,
+            per_market: Market::ISOS
+                .iter()
+                .map(|m| {
+                    let (lo, hi) = config.normalization.bounds(*m);
+                    (*m, lo, hi)
+                })
+                .collect(),
+        },
+    };
     if errors.is_empty() {
         Ok(opts)
     } else {
@@ -189,8 +233,43 @@ pub fn resolve_run(args: &RunArgs) -> Result<RunOptions, Vec<String>> {
     }
 }
 
+/// Loads the configuration for `file` and `flags`, printing warnings; `Err` holds the exit code
+/// after printing every error.
+pub fn load_config(file: Option<&Path>, flags: &FlagOverrides) -> Result<Config, ExitCode> {
+    match Config::load(file, &env_vars(), flags) {
+        Ok(loaded) => {
+            for w in &loaded.warnings {
+                eprintln!("warning: {w}");
+            }
+            Ok(loaded.config)
+        }
+        Err(errors) => {
+            eprintln!("{errors}");
+            Err(ExitCode::from(2))
+        }
+    }
+}
+
+/// Sets up `tracing` logs on stderr: human-readable text or JSON lines.
+pub fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.logging.level)
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    let _ = match config.logging.format {
+        LogFormat::Json => builder.json().try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
 fn run_command(args: RunArgs) -> ExitCode {
-    let opts = match resolve_run(&args) {
+    let config = match load_config(args.config.as_deref(), &flag_overrides(&args)) {
+        Ok(c) => c,
+        Err(code) => return code,
+    };
+    init_logging(&config);
+    let opts = match resolve_run(&config, &args) {
         Ok(o) => o,
         Err(errors) => {
             for e in errors {
