@@ -1,6 +1,6 @@
 //! The `file:` and `dir:` sources.
 //!
-//! Planning ([`plan`]) lists the input files (a `dir:` in sorted name order, hidden files
+//! Planning ([`plan`]) lists the input files (a `dir:` recursively, in sorted path order, hidden entries
 //! skipped), splits zip archives into one feed per member (`path#member`) and detects each file's
 //! format from its first 64 KiB. Native documents are read whole by one worker each (balanced by
 //! size); record streams (simple CSV, envelopes) are cut into batches of `batch_max_bytes` at the

@@ -81,32 +81,42 @@ pub fn plan_inputs(inputs: &[FileInput]) -> Result<InputPlan, PlanError> {
                 add_file(&mut plan, path.clone(), Path::new(path), *format)?
             }
             FileInput::Dir { path } => {
-                let io = |source| PlanError::Io {
-                    path: path.clone(),
-                    source,
-                };
-                let mut entries: Vec<PathBuf> = std::fs::read_dir(path)
-                    .map_err(io)?
-                    .filter_map(|e| e.ok().map(|e| e.path()))
-                    .filter(|p| p.is_file())
-                    .filter(|p| {
-                        !p.file_name()
-                            .and_then(|n| n.to_str())
-                            .is_some_and(|n| n.starts_with('.'))
-                    })
-                    .collect();
-                entries.sort();
-                for p in entries {
-                    let display = Path::new(path)
-                        .join(p.file_name().unwrap_or_default())
-                        .to_string_lossy()
-                        .into_owned();
+                let mut files = Vec::new();
+                list_files(Path::new(path), Path::new(path), &mut files).map_err(|source| {
+                    PlanError::Io {
+                        path: path.clone(),
+                        source,
+                    }
+                })?;
+                files.sort();
+                for (display, p) in files {
                     add_file(&mut plan, display, &p, None)?;
                 }
             }
         }
     }
     Ok(plan)
+}
+
+/// Lists the regular files under `dir` recursively, skipping hidden entries: `(display, path)`
+/// where display is the path as given joined with the relative path.
+fn list_files(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) -> std::io::Result<()> {
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        if name.to_string_lossy().starts_with('.') {
+            continue;
+        }
+        let path = entry.path();
+        let kind = entry.file_type()?;
+        if kind.is_dir() || (kind.is_symlink() && path.is_dir()) {
+            list_files(root, &path, out)?;
+        } else if path.is_file() {
+            let rel = path.strip_prefix(root).unwrap_or(&path);
+            out.push((root.join(rel).to_string_lossy().into_owned(), path.clone()));
+        }
+    }
+    Ok(())
 }
 
 fn add_file(
