@@ -72,19 +72,10 @@ fn pipeline(c: &Config, e: &mut Errors) {
             "must be non-empty letters, digits, `_`, `-` or `.`",
         );
     }
+    // Input specs are checked by the same parser the runtime uses, so the two cannot disagree.
     for (i, spec) in c.pipeline.inputs.iter().enumerate() {
-        let ok = ["file:", "dir:", "kafka:", "generator:"].iter().any(|p| {
-            spec.strip_prefix(p)
-                .is_some_and(|rest| !rest.trim().is_empty())
-        });
-        if !ok {
-            e.add(
-                "pipeline.inputs",
-                format!(
-                    "item {}: '{spec}' is not file:PATH, dir:PATH, kafka:TOPIC or generator:…",
-                    i + 1
-                ),
-            );
+        if let Err(why) = crate::spec::parse_input(spec) {
+            e.add("pipeline.inputs", format!("item {}: {why}", i + 1));
         }
     }
     let source = c.reference.source.as_str();
@@ -104,18 +95,8 @@ fn pipeline(c: &Config, e: &mut Errors) {
         );
     }
     for (i, spec) in c.output.sinks.iter().enumerate() {
-        let dir_ok = spec
-            .strip_prefix("dir:")
-            .is_some_and(|p| !p.trim().is_empty());
-        if !(dir_ok || ["kafka", "clickhouse", "redis", "stdout", "null"].contains(&spec.as_str()))
-        {
-            e.add(
-                "output.sinks",
-                format!(
-                    "item {}: '{spec}' is not dir:PATH, kafka, clickhouse, redis, stdout or null",
-                    i + 1
-                ),
-            );
+        if let Err(why) = crate::spec::parse_output(spec, c.output.changes) {
+            e.add("output.sinks", format!("item {}: {why}", i + 1));
         }
     }
 }
