@@ -261,5 +261,4 @@ fn parse_hour_ending(s: &str) -> Result<(u32, bool), String> {
 }
 
 #[cfg(test)]
-#[path = "isone_tests.rs"]
 mod tests;

@@ -380,5 +380,4 @@ fn preamble_date(text: &str) -> Option<Date> {
 }
 
 #[cfg(test)]
-#[path = "miso_tests.rs"]
 mod tests;

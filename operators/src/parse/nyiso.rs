@@ -282,5 +282,4 @@ impl Clock {
 }
 
 #[cfg(test)]
-#[path = "nyiso_tests.rs"]
 mod tests;
