@@ -1,9 +1,16 @@
 //! # tickflow connectors
 //!
-//! Sources that frame bytes into documents and records, sinks, reference-data loaders, and the
-//! built-in data [`generator`] behind `tickflow generate` and the `generator:` input.
-//!
-//! Connectors do I/O; the pure parsing and the domain model live in the `operators` crate.
+//! Sources frame bytes into [`operators::model::RawDocument`]s and report resumable positions;
+//! sinks take the pipeline's updates and report when they are durable. One folder per connector,
+//! split by role; [`source::SourceReader`] and [`sink::Sink`] are the only two contracts. The
+//! data [`generator`] behind `tickflow generate`, the `generator:` input and the bundled samples
+//! lives here too.
 #![deny(missing_docs)]
 
+pub mod dir;
+pub mod file;
 pub mod generator;
+pub mod null;
+pub mod sink;
+pub mod source;
+pub mod stdout;

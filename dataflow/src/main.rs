@@ -1,1 +1,5 @@
-fn main() {}
+//! The `tickflow` command.
+
+fn main() -> std::process::ExitCode {
+    tickflow::cli::main()
+}

@@ -8,6 +8,7 @@ mod dead_letter;
 mod feed;
 pub mod ids;
 mod market;
+mod raw;
 pub mod render;
 mod sym;
 mod tick;
@@ -15,6 +16,7 @@ mod tick;
 pub use dead_letter::{DeadLetter, ErrorCode, Stage, RAW_EVENT_MAX_BYTES};
 pub use feed::{FeedId, FeedInfo, FeedKind, FeedTable, SourcePos};
 pub use market::Market;
+pub use raw::RawDocument;
 pub use sym::{Interner, Sym};
 pub use tick::{route_hash, Components, QualityFlag, QualityFlags, Tick, TickIdentity};
 

@@ -31,18 +31,25 @@ pub fn detect(bytes: &[u8], name: Option<&str>) -> Result<Format, String> {
     let norm = |l: &str| l.replace('"', "").to_ascii_lowercase();
     let h = norm(header);
 
-    // ISO-NE: every line starts with a record-type column "C", "H", "D" or "T".
+    // ISO-NE: every line starts with a record-type column "C", "H", "D" or "T". The market is
+    // told by the comment (C) lines: the report title and its `Filename:` line.
     if h.starts_with("c,") || h.starts_with("h,") {
-        let all = text.to_ascii_lowercase();
-        return if all.contains("day-ahead")
-            || all.contains("day ahead")
-            || lower_name.contains("dalmp")
-        {
+        let comments: String = text
+            .lines()
+            .map(norm)
+            .filter(|l| l.trim_start().starts_with("c,"))
+            .collect::<Vec<_>>()
+            .join(" ");
+        let says = |keys: &[&str], s: &str| keys.iter().any(|k| s.contains(k));
+        let da = ["day-ahead", "day ahead", "dalmp", "da_lmp", "damlmp"];
+        let rt = ["real-time", "real time", "realtime", "lmp_rt", "rt_lmp"];
+        return if says(&da, &comments) {
             Ok(Format::IsoneDa)
-        } else if all.contains("real-time")
-            || all.contains("real time")
-            || lower_name.contains("lmp_rt")
-        {
+        } else if says(&rt, &comments) {
+            Ok(Format::IsoneRt)
+        } else if says(&da, &lower_name) {
+            Ok(Format::IsoneDa)
+        } else if says(&rt, &lower_name) {
             Ok(Format::IsoneRt)
         } else {
             Err("ISO-NE report whose market (day-ahead or real-time) cannot be told".into())
@@ -92,19 +99,34 @@ pub fn detect(bytes: &[u8], name: Option<&str>) -> Result<Format, String> {
         return Ok(Format::NyisoOasis);
     }
     if has("time stamp") && any_contains("lbmp") {
-        // DA stamps carry no seconds (`MM/DD/YYYY HH:MM`); RT stamps do.
+        // DA stamps are hour-beginning on the hour (`MM/DD/YYYY HH:MM`); RT stamps are
+        // interval-ending every 5 minutes or off-grid (`MM/DD/YYYY HH:MM:SS`).
+        let col = cols.iter().position(|c| c == "time stamp");
+        let mut sample: Vec<&str> = text
+            .lines()
+            .skip(1)
+            .filter(|l| !l.trim().is_empty())
+            .collect();
+        if bytes.len() > PROBE_BYTES {
+            sample.pop(); // the probe may end inside a line
+        }
+        let mut minutes: Vec<i64> = stamp_minutes(&sample, col).collect();
         let stamp = lines.get(1).map(|l| l.replace('"', "")).unwrap_or_default();
         let stamp = stamp.split(',').next().unwrap_or("").trim().to_string();
         let colons = stamp.matches(':').count();
-        return if lower_name.contains("damlbmp")
-            || (colons == 1 && !lower_name.contains("realtime"))
-        {
-            Ok(Format::NyisoDa)
-        } else {
+        minutes.sort_unstable();
+        minutes.dedup();
+        return if minutes.iter().any(|m| m % 60 != 0) {
             Ok(Format::NyisoRt)
+        } else if minutes.len() >= 2 || lower_name.contains("damlbmp") {
+            Ok(Format::NyisoDa)
+        } else if lower_name.contains("realtime") || colons >= 2 {
+            Ok(Format::NyisoRt)
+        } else {
+            Ok(Format::NyisoDa)
         };
     }
-    if has("intervalstarttime_gmt") && has("lmp_type") {
+    if has("intervalstarttime_gmt") && (has("lmp_type") || has("xml_data_item")) {
         return Ok(Format::CaisoOasis);
     }
     if has("settlementpointprice") || has("settlement point price") {
@@ -120,7 +142,14 @@ pub fn detect(bytes: &[u8], name: Option<&str>) -> Result<Format, String> {
         let gmt = cols
             .iter()
             .position(|c| c == "gmtintervalend" || c == "gmt interval");
-        let minutes: Vec<i64> = stamp_minutes(&lines[1..], gmt).collect();
+        // A full file lists every location per interval: look at every line of the probe, not
+        // just the first dozen, to see a second interval.
+        let all: Vec<&str> = text
+            .lines()
+            .skip_while(|l| l.trim().is_empty())
+            .skip(1)
+            .collect();
+        let minutes: Vec<i64> = stamp_minutes(&all, gmt).collect();
         if minutes.iter().any(|m| m % 60 != 0) {
             return Ok(Format::SppRtbm);
         }
@@ -190,4 +219,64 @@ fn stamp_minutes<'a>(lines: &'a [&'a str], col: Option<usize>) -> impl Iterator<
         let dt = super::fields::parse_us_datetime(&field).ok()?;
         Some(dt.naive_ms() / 60_000)
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn fixture(rel: &str) -> Option<Vec<u8>> {
+        let path = crate::fixtures::dir()?.join(rel);
+        Some(std::fs::read(&path).unwrap_or_else(|e| panic!("read {}: {e}", path.display())))
+    }
+
+    #[test]
+    fn east_fixtures_from_content() {
+        for (rel, want) in [
+            ("nyiso/nyiso_20220718damlbmp_zone.csv", Format::NyisoDa),
+            ("nyiso/nyiso_20220718realtime_zone.csv", Format::NyisoRt),
+            (
+                "nyiso/nyiso_realtime_zone_20160218_pyiso_excerpt.csv",
+                Format::NyisoRt,
+            ),
+            ("isone/isone_WW_DALMP_ISO_20260604.csv", Format::IsoneDa),
+            ("miso/miso_20130507_da_lmp.csv", Format::MisoDa),
+            ("miso/miso_20130508_rt_lmp_final.csv", Format::MisoRt),
+        ] {
+            let Some(bytes) = fixture(rel) else {
+                return;
+            };
+            assert_eq!(detect(&bytes, None), Ok(want), "{rel}");
+        }
+    }
+
+    #[test]
+    fn east_hand_made() {
+        let nyiso_da_with_seconds = "Time Stamp,Name,PTID,LBMP ($/MWHr)\n\
+            11/03/2024 00:00:00,CAPITL,1,1\n11/03/2024 01:00:00,CAPITL,1,1\n";
+        assert_eq!(
+            detect(nyiso_da_with_seconds.as_bytes(), None),
+            Ok(Format::NyisoDa)
+        );
+        let nyiso_rt_on_the_hour = "\"Time Stamp\",\"Name\",\"PTID\",\"LBMP ($/MWHr)\"\n\
+            \"11/03/2024 01:00:00\",\"CAPITL\",1,1\n";
+        assert_eq!(
+            detect(nyiso_rt_on_the_hour.as_bytes(), None),
+            Ok(Format::NyisoRt)
+        );
+        let oasis = "\"RTC Execution Time Stamp\",\"RTC End Time Stamp\",\"Zone Name\",\"RTC Zonal LBMP\"\n";
+        assert_eq!(detect(oasis.as_bytes(), None), Ok(Format::NyisoOasis));
+        let isone_rt = "\"C\",\"Real-Time Energy Market Hourly Final LMP Report\"\n\
+            \"C\",\"Filename: lmp_rt_final_20241103.csv\"\n\"H\",\"Date\"\n";
+        assert_eq!(detect(isone_rt.as_bytes(), None), Ok(Format::IsoneRt));
+        let isone_unknown = "\"H\",\"Date\",\"Hour Ending\"\n\"D\",\"11/03/2024\",\"01\"\n";
+        assert!(detect(isone_unknown.as_bytes(), None).is_err());
+        assert_eq!(
+            detect(isone_unknown.as_bytes(), Some("WW_DALMP_ISO_20241103.csv")),
+            Ok(Format::IsoneDa)
+        );
+        let miso_quoted = "\"Realtime Market LMPs (Preliminary)\"\n\"11/3/2024\"\n\n\
+            \",,,All Hours-Ending are Eastern Standard Time (EST)\"\n\"Node\",\"Type\",\"Value\",\"HE 1\"\n";
+        assert_eq!(detect(miso_quoted.as_bytes(), None), Ok(Format::MisoRt));
+    }
 }

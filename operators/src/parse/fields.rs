@@ -27,9 +27,12 @@ impl Columns {
 
     /// Index of the first of `names` present (names are matched case-insensitively).
     pub fn find(&self, names: &[&str]) -> Option<usize> {
-        names
-            .iter()
-            .find_map(|n| self.index.get(n.to_ascii_lowercase().as_str()).copied())
+        names.iter().find_map(|n| {
+            self.index
+                .get(*n)
+                .copied()
+                .or_else(|| self.names.iter().position(|c| c.eq_ignore_ascii_case(n)))
+        })
     }
 
     /// Index of the first of `names` present, or a `missing required column` message.
@@ -164,11 +167,83 @@ pub fn parse_us_datetime(s: &str) -> Result<LocalDateTime, String> {
     LocalDateTime::new(date, h, m, sec).map_err(|e: TimeError| e.to_string())
 }
 
-/// Trims and checks a required text field; empty text is an error naming the field.
-pub fn required<'a>(value: Option<&'a str>, what: &str) -> Result<&'a str, String> {
-    match value.map(str::trim) {
-        Some(v) if !v.is_empty() => Ok(v),
-        _ => Err(format!("missing {what}")),
+/// Collects the issues of one record while its fields are read, so a rejected record lists every
+/// problem at once. Unreadable text (not UTF-8, a JSON field that is not a scalar) makes the
+/// record a `PARSE_ERROR`; any other issue a `VALIDATION_ERROR`.
+#[derive(Debug, Default)]
+pub(crate) struct RowIssues {
+    /// The issues, in the order found.
+    pub list: Vec<String>,
+    /// True when some field could not be read at all.
+    pub unreadable: bool,
+}
+
+impl RowIssues {
+    /// Records an issue.
+    pub fn push(&mut self, issue: impl Into<String>) {
+        self.list.push(issue.into());
+    }
+
+    /// The value of `r`, or `None` after recording its error.
+    pub fn check<T>(&mut self, r: Result<T, String>) -> Option<T> {
+        r.map_err(|e| self.list.push(e)).ok()
+    }
+
+    /// An optional text field (`None` when absent or empty).
+    pub fn text<'a>(
+        &mut self,
+        row: &super::Row<'a>,
+        names: &[&str],
+    ) -> Option<std::borrow::Cow<'a, str>> {
+        row.text(names).unwrap_or_else(|e| {
+            self.unreadable = true;
+            self.list.push(e);
+            None
+        })
+    }
+
+    /// A required text field; absence or emptiness is an issue naming `names[0]`.
+    pub fn require<'a>(
+        &mut self,
+        row: &super::Row<'a>,
+        names: &[&str],
+    ) -> Option<std::borrow::Cow<'a, str>> {
+        let before = self.list.len();
+        let v = self.text(row, names);
+        if v.is_none() && self.list.len() == before {
+            self.list.push(format!(
+                "missing {}",
+                names.first().copied().unwrap_or("field")
+            ));
+        }
+        v
+    }
+
+    /// An optional finite number (`None` when absent or empty; an issue when not a number).
+    pub fn num(&mut self, row: &super::Row<'_>, names: &[&str]) -> Option<f64> {
+        let t = self.text(row, names)?;
+        let what = names.first().copied().unwrap_or("number");
+        self.check(parse_f64(&t).map_err(|e| format!("{what}: {e}")))
+    }
+
+    /// A required finite number.
+    pub fn require_num(&mut self, row: &super::Row<'_>, names: &[&str]) -> Option<f64> {
+        let t = self.require(row, names)?;
+        let what = names.first().copied().unwrap_or("number");
+        self.check(parse_f64(&t).map_err(|e| format!("{what}: {e}")))
+    }
+
+    /// `Ok` when no issue was found, else the error code and the issues.
+    pub fn finish(self) -> Result<(), (crate::model::ErrorCode, Vec<String>)> {
+        if self.list.is_empty() {
+            return Ok(());
+        }
+        let code = if self.unreadable {
+            crate::model::ErrorCode::ParseError
+        } else {
+            crate::model::ErrorCode::ValidationError
+        };
+        Err((code, self.list))
     }
 }
 

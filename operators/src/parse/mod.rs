@@ -9,6 +9,7 @@
 //! alone (PJM, ISO-NE, ERCOT, SPP, simple CSV) also expose a row parser used by envelopes.
 
 mod caiso;
+mod checks;
 mod csvdoc;
 mod detect;
 mod envelope;
@@ -201,6 +202,7 @@ impl ParseCtx {
     }
 
     /// A normalization dead letter for a record of `doc` at document line `line`.
+    #[allow(clippy::too_many_arguments)]
     pub fn dead(
         &self,
         doc: &Document<'_>,
@@ -329,7 +331,9 @@ pub fn parse_row(
     match format {
         Format::PjmDa | Format::PjmRt | Format::PjmRt5 => pjm::parse_row(format, row, doc, ctx, out),
         Format::IsoneDa | Format::IsoneRt => isone::parse_row(format, row, doc, ctx, out),
-        Format::ErcotRt | Format::ErcotDam => ercot::parse_row(format, row, doc, ctx, out),
+        Format::ErcotRt | Format::ErcotDam | Format::ErcotApi => {
+            ercot::parse_row(format, row, doc, ctx, out)
+        }
         Format::SppRtbm | Format::SppDa => spp::parse_row(format, row, doc, ctx, out),
         Format::SimpleCsv => simple_csv::parse_row(row, doc, ctx, out),
         other => Err((

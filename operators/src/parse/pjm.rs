@@ -39,17 +39,28 @@ fn parse_line(
     ctx: &mut ParseCtx,
     out: &mut ParseOutput,
 ) -> RowResult {
-    let (run, minutes, sfx) = match format {
-        Format::PjmDa => ("DA", 60, "da"),
-        Format::PjmRt5 => ("RT5", 5, "rt"),
-        _ => ("RT", 60, "rt"),
+    let (run, minutes) = match format {
+        Format::PjmDa => ("DA", 60),
+        Format::PjmRt5 => ("RT5", 5),
+        _ => ("RT", 60),
     };
-    let price_col = format!("total_lmp_{sfx}");
-    let energy_col = format!("system_energy_price_{sfx}");
-    let cong_col = format!("congestion_price_{sfx}");
-    let loss_col = format!("marginal_loss_price_{sfx}");
+    let [price_col, energy_col, cong_col, loss_col] = if format == Format::PjmDa {
+        [
+            "total_lmp_da",
+            "system_energy_price_da",
+            "congestion_price_da",
+            "marginal_loss_price_da",
+        ]
+    } else {
+        [
+            "total_lmp_rt",
+            "system_energy_price_rt",
+            "congestion_price_rt",
+            "marginal_loss_price_rt",
+        ]
+    };
     let mut missing = Vec::new();
-    for col in [price_col.as_str(), "pnode_name"] {
+    for col in [price_col, "pnode_name"] {
         if !row.has(&[col]) {
             missing.push(format!("missing required column {col}"));
         }
@@ -76,7 +87,7 @@ fn parse_line(
     if node.is_none() && issues.is_empty() {
         issues.push("missing pnode_name".to_string());
     }
-    let price = match row.require(&[price_col.as_str()]) {
+    let price = match row.require(&[price_col]) {
         Ok(t) => parse_f64(&t).map_err(|e| format!("{price_col}: {e}")),
         Err(e) => Err(format!("{e} (price)")),
     };
@@ -88,9 +99,9 @@ fn parse_line(
         })
     };
     let components = Components {
-        energy: comp(&energy_col),
-        congestion: comp(&cong_col),
-        loss: comp(&loss_col),
+        energy: comp(energy_col),
+        congestion: comp(cong_col),
+        loss: comp(loss_col),
         ghg: None,
     };
     let revision = match row.text(&["version_nbr"]) {

@@ -1,0 +1,49 @@
+//! The sink contract.
+//!
+//! Each worker owns one instance of every configured sink and hands it the updates of the views
+//! it maintains (its share, routed by instrument). A sink makes what it has been given durable on
+//! [`Sink::flush`]; only then may the positions of the inputs they derive from be committed
+//! (SPEC §11). Record-level rejections are dead letters; a sink that cannot reach its server
+//! returns [`SinkError::Unavailable`] and the runtime retries with capped backoff.
+
+use operators::model::{DeadLetter, Tick};
+
+/// One update of a maintained view.
+#[derive(Clone, Copy, Debug)]
+pub enum Update<'a> {
+    /// A tick entering (+1) or leaving (−1) the `ticks` view.
+    Tick(&'a Tick, i64),
+    /// A dead letter (never retracted).
+    DeadLetter(&'a DeadLetter),
+}
+
+/// Why a sink failed.
+#[derive(Debug, thiserror::Error)]
+pub enum SinkError {
+    /// Temporarily unavailable: retry later.
+    #[error("sink unavailable: {0}")]
+    Unavailable(String),
+    /// A permanent failure (bad path, permission denied, …).
+    #[error("sink failed: {0}")]
+    Fatal(String),
+}
+
+impl From<std::io::Error> for SinkError {
+    fn from(e: std::io::Error) -> Self {
+        SinkError::Fatal(e.to_string())
+    }
+}
+
+/// A per-worker sink.
+pub trait Sink {
+    /// The metric label of the sink (`dir`, `stdout`, `null`, …).
+    fn kind(&self) -> &'static str;
+    /// Accepts one update produced at timely time `time`.
+    fn write(&mut self, time: u64, update: Update<'_>) -> Result<(), SinkError>;
+    /// Makes everything written so far durable.
+    fn flush(&mut self) -> Result<(), SinkError>;
+    /// End of input: writes whatever is held and closes.
+    fn finish(&mut self) -> Result<(), SinkError>;
+    /// Updates written so far, per view stem.
+    fn counts(&self) -> Vec<(&'static str, u64)>;
+}

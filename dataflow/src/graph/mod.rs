@@ -1,0 +1,13 @@
+//! The dataflow graph of one worker: sources → normalize → dedupe/correct → sinks, with the
+//! error stream of every stage meeting the dead-letter outputs, and a completion stream that
+//! gathers every worker's report on worker 0, which then finalizes `dir:` outputs.
+
+mod finalize;
+mod source;
+mod write;
+
+pub use write::StatsHandles;
+
+pub use finalize::Finalize;
+pub use source::read_documents;
+pub use write::WriteSinks;

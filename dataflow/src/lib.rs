@@ -1,0 +1,15 @@
+//! # tickflow
+//!
+//! The `tickflow` binary as a library: the command line ([`cli`]), configuration ([`config`]), input/output specs
+//! ([`spec`]), the dataflow graph ([`graph`]) and the runtime that runs it on 1..N workers in
+//! 1..P processes ([`runtime`]), with the run summary ([`summary`]).
+#![deny(missing_docs)]
+
+pub mod cli;
+pub mod config;
+pub mod config_cmd;
+pub mod generate_cmd;
+pub mod graph;
+pub mod runtime;
+pub mod spec;
+pub mod summary;

@@ -1,0 +1,218 @@
+//! Runs the pipeline on 1..N workers in 1..P processes.
+//!
+//! Every worker plans the inputs itself (planning is deterministic, so all agree on the feed
+//! table), reads its share, and runs the same graph. Worker 0 of process 0 returns the run
+//! report; other processes return `None`.
+
+use crate::graph::{read_documents, Finalize, WriteSinks};
+use crate::spec::{InputSpec, OutputSpec};
+use crate::summary::RunReport;
+use connectors::dir::{DirConfig, DirSink};
+use connectors::file::{plan_inputs, FileInput, FileReader, InputPlan};
+use connectors::null::NullSink;
+use connectors::sink::Sink;
+use connectors::stdout::StdoutSink;
+use operators::dedupe::Dedupe;
+use operators::normalize::{Normalize, NormalizeConfig};
+use std::cell::RefCell;
+use std::path::PathBuf;
+use std::rc::Rc;
+use std::sync::Arc;
+use std::time::Instant;
+
+/// Everything a run needs, resolved from configuration and flags.
+#[derive(Clone, Debug)]
+pub struct RunOptions {
+    /// Inputs.
+    pub inputs: Vec<InputSpec>,
+    /// Outputs.
+    pub outputs: Vec<OutputSpec>,
+    /// Worker threads per process.
+    pub workers: usize,
+    /// Number of processes.
+    pub processes: usize,
+    /// This process's index.
+    pub process_index: usize,
+    /// Hostfile with one `host:port` per process (required when `processes > 1`).
+    pub hostfile: Option<PathBuf>,
+    /// Size at which record streams are cut into batches.
+    pub batch_max_bytes: u64,
+    /// Normalization settings.
+    pub normalize: NormalizeConfig,
+}
+
+impl Default for RunOptions {
+    fn default() -> Self {
+        RunOptions {
+            inputs: Vec::new(),
+            outputs: Vec::new(),
+            workers: 1,
+            processes: 1,
+            process_index: 0,
+            hostfile: None,
+            batch_max_bytes: 1 << 20,
+            normalize: NormalizeConfig::default(),
+        }
+    }
+}
+
+/// Why a run failed before or while running.
+#[derive(Debug, thiserror::Error)]
+pub enum RunError {
+    /// Inputs could not be planned.
+    #[error("{0}")]
+    Plan(String),
+    /// Timely could not start (ports, hostfile, peers).
+    #[error("cannot start the dataflow: {0}")]
+    Start(String),
+    /// A worker failed.
+    #[error("worker failed: {0}")]
+    Worker(String),
+}
+
+fn timely_config(opts: &RunOptions) -> Result<timely::Config, RunError> {
+    let workers = opts.workers.max(1);
+    if opts.processes <= 1 {
+        return Ok(if workers == 1 {
+            timely::Config::thread()
+        } else {
+            timely::Config::process(workers)
+        });
+    }
+    let hostfile = opts.hostfile.as_ref().ok_or_else(|| {
+        RunError::Start("--hostfile is required with more than one process".into())
+    })?;
+    let text = std::fs::read_to_string(hostfile)
+        .map_err(|e| RunError::Start(format!("hostfile {}: {e}", hostfile.display())))?;
+    let addresses: Vec<String> = text
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty())
+        .map(str::to_string)
+        .collect();
+    if addresses.len() < opts.processes {
+        return Err(RunError::Start(format!(
+            "hostfile {} lists {} addresses for {} processes",
+            hostfile.display(),
+            addresses.len(),
+            opts.processes
+        )));
+    }
+    Ok(timely::Config {
+        communication: timely::CommunicationConfig::Cluster {
+            threads: workers,
+            process: opts.process_index,
+            addresses: addresses.into_iter().take(opts.processes).collect(),
+            report: false,
+            zerocopy: false,
+        },
+        worker: timely::WorkerConfig::default(),
+    })
+}
+
+/// Plans the file inputs of a run.
+pub fn plan(opts: &RunOptions) -> Result<InputPlan, RunError> {
+    let files: Vec<FileInput> = opts
+        .inputs
+        .iter()
+        .filter_map(|i| match i {
+            InputSpec::File { path, format } => Some(FileInput::File {
+                path: path.clone(),
+                format: *format,
+            }),
+            InputSpec::Dir { path } => Some(FileInput::Dir { path: path.clone() }),
+            InputSpec::Generator { .. } => None,
+        })
+        .collect();
+    plan_inputs(&files).map_err(|e| RunError::Plan(e.to_string()))
+}
+
+/// Runs the pipeline to completion (bounded inputs). Returns the report on process 0.
+pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
+    if opts
+        .inputs
+        .iter()
+        .any(|i| matches!(i, InputSpec::Generator { .. }))
+    {
+        return Err(RunError::Plan(
+            "generator: inputs are not wired in this build yet".into(),
+        ));
+    }
+    let plan = Arc::new(plan(&opts)?);
+    let feeds = Arc::new(plan.table.clone());
+    let config = timely_config(&opts)?;
+    let workers_total = opts.workers.max(1) * opts.processes.max(1);
+    let dirs: Vec<DirConfig> = opts
+        .outputs
+        .iter()
+        .filter_map(|o| match o {
+            OutputSpec::Dir(d) => Some(d.clone()),
+            _ => None,
+        })
+        .collect();
+    for d in &dirs {
+        std::fs::create_dir_all(&d.path)
+            .map_err(|e| RunError::Plan(format!("output {}: {e}", d.path.display())))?;
+    }
+    let opts = Arc::new(opts);
+    let started = Instant::now();
+    let guards = timely::execute(config, move |worker| {
+        let index = worker.index();
+        let result = Rc::new(RefCell::new(None));
+        let normalize_stats = Rc::new(RefCell::new(Default::default()));
+        let dedupe_stats = Rc::new(RefCell::new(Default::default()));
+        let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
+        let mut setup_errors = Vec::new();
+        for o in &opts.outputs {
+            match o {
+                OutputSpec::Dir(d) => match DirSink::new(Arc::new(d.clone()), feeds.clone(), index)
+                {
+                    Ok(s) => sinks.push(Box::new(s)),
+                    Err(e) => setup_errors.push(e.to_string()),
+                },
+                OutputSpec::Stdout => sinks.push(Box::new(StdoutSink::new(feeds.clone()))),
+                OutputSpec::Null => sinks.push(Box::new(NullSink::default())),
+            }
+        }
+        let reader = FileReader::new(plan.clone(), index, workers_total, opts.batch_max_bytes);
+        worker.dataflow::<u64, _, _>(|scope| {
+            let docs = read_documents(scope, Box::new(reader));
+            let (ticks, dead) = docs.normalize(
+                feeds.clone(),
+                opts.normalize.clone(),
+                normalize_stats.clone(),
+            );
+            let changes = ticks.dedupe(dedupe_stats.clone());
+            let stats = crate::graph::StatsHandles {
+                normalize: normalize_stats.clone(),
+                dedupe: dedupe_stats.clone(),
+            };
+            changes.write_sinks(dead, sinks, index, stats).finalize(
+                dirs.clone(),
+                workers_total,
+                result.clone(),
+            );
+        });
+        while worker.has_dataflows() {
+            worker.step_or_park(None);
+        }
+        let mut report = result.borrow_mut().take();
+        if let Some(r) = report.as_mut() {
+            r.total.sink_errors.extend(setup_errors);
+        }
+        report
+    })
+    .map_err(RunError::Start)?;
+    let mut report = None;
+    for r in guards.join() {
+        match r {
+            Ok(Some(mut rep)) => {
+                rep.elapsed_s = started.elapsed().as_secs_f64();
+                report = Some(rep);
+            }
+            Ok(None) => {}
+            Err(e) => return Err(RunError::Worker(e)),
+        }
+    }
+    Ok(report)
+}

@@ -1,0 +1,112 @@
+//! Shared helpers of the integration tests: where the real ISO fixtures are, how to run the
+//! pipeline in-process, and how to compare output directories.
+#![allow(missing_docs)]
+
+use std::path::{Path, PathBuf};
+use tickflow::runtime::{run, RunOptions};
+use tickflow::spec::{parse_input, parse_output};
+
+/// The fixture directory (`TICKFLOW_FIXTURES`, else `../shared/fixtures/iso` beside the repo).
+/// `None` (with a printed reason) when absent outside CI; a panic under `CI=true`.
+pub fn fixtures() -> Option<PathBuf> {
+    let dir = std::env::var_os("TICKFLOW_FIXTURES")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../shared/fixtures/iso")
+        });
+    if dir.is_dir() {
+        return Some(dir);
+    }
+    if std::env::var("CI").map(|v| v == "true").unwrap_or(false) {
+        panic!(
+            "ISO fixtures not found at {} (CI=true: they are required)",
+            dir.display()
+        );
+    }
+    eprintln!(
+        "SKIP: ISO fixtures not found at {}; set TICKFLOW_FIXTURES",
+        dir.display()
+    );
+    None
+}
+
+/// The repository root.
+pub fn repo_root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// Runs the pipeline in-process on `inputs` into `out` with `workers` workers.
+pub fn run_to_dir(
+    inputs: &[String],
+    out: &Path,
+    workers: usize,
+    extra_output: Option<&str>,
+) -> tickflow::summary::RunReport {
+    // Small batches, so record streams are cut into many stripes dealt across workers.
+    let mut opts = RunOptions {
+        workers,
+        batch_max_bytes: 64 * 1024,
+        ..RunOptions::default()
+    };
+    for i in inputs {
+        opts.inputs.push(parse_input(i).expect("input spec"));
+    }
+    let mut spec = format!("dir:{}", out.display());
+    if let Some(q) = extra_output {
+        spec.push_str(q);
+    }
+    opts.outputs
+        .push(parse_output(&spec, false).expect("output spec"));
+    run(opts).expect("run").expect("report on process 0")
+}
+
+/// Every regular file of a directory as (name, bytes), sorted by name.
+pub fn dir_files(dir: &Path) -> Vec<(String, Vec<u8>)> {
+    let mut v: Vec<(String, Vec<u8>)> = std::fs::read_dir(dir)
+        .expect("read output dir")
+        .flatten()
+        .filter(|e| e.path().is_file())
+        .map(|e| {
+            (
+                e.file_name().to_string_lossy().into_owned(),
+                std::fs::read(e.path()).expect("read"),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// Asserts two output directories hold byte-identical files, naming the first difference.
+pub fn assert_same_dirs(a: &Path, b: &Path) {
+    let fa = dir_files(a);
+    let fb = dir_files(b);
+    let names_a: Vec<_> = fa.iter().map(|f| &f.0).collect();
+    let names_b: Vec<_> = fb.iter().map(|f| &f.0).collect();
+    assert_eq!(
+        names_a,
+        names_b,
+        "different files in {} and {}",
+        a.display(),
+        b.display()
+    );
+    for ((name, x), (_, y)) in fa.iter().zip(fb.iter()) {
+        if x != y {
+            let lx: Vec<_> = x.split(|c| *c == b'\n').collect();
+            let ly: Vec<_> = y.split(|c| *c == b'\n').collect();
+            let i = lx
+                .iter()
+                .zip(ly.iter())
+                .position(|(p, q)| p != q)
+                .unwrap_or(lx.len().min(ly.len()));
+            panic!(
+                "{name} differs between {} and {} at line {}:\n  {}\n  {}",
+                a.display(),
+                b.display(),
+                i + 1,
+                String::from_utf8_lossy(lx.get(i).copied().unwrap_or_default()),
+                String::from_utf8_lossy(ly.get(i).copied().unwrap_or_default())
+            );
+        }
+    }
+}
