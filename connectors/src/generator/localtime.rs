@@ -71,9 +71,15 @@ impl Clock {
             .operating_zone()
             .and_then(|z| Zone::get(z).ok())
             .unwrap_or_else(|| Zone::fixed_hours(0));
+        let last_offset_h = match market {
+            Market::Other => 0,
+            Market::Caiso => -8,
+            Market::Ercot | Market::Spp => -6,
+            _ => -5,
+        };
         Clock {
             zone,
-            last_offset_h: -5,
+            last_offset_h,
         }
     }
 
@@ -82,21 +88,28 @@ impl Clock {
         &self.zone
     }
 
-    /// The local reading of `ms`, found by probing whole-hour offsets against the zone's own
-    /// local→UTC conversion (US zones change offsets by whole hours).
+    fn try_offset(&self, ms: EpochMs, offset_h: i64) -> Option<Local> {
+        let dt = naive(ms + offset_h * HOUR_MS);
+        [Fold::First, Fold::Second]
+            .into_iter()
+            .find(|fold| self.zone.to_utc_ms(dt, *fold) == Ok(ms))
+            .map(|fold| Local { dt, fold })
+    }
+
+    /// The local reading of `ms`, found by probing whole-hour offsets (the last one found
+    /// first) against the zone's own local→UTC conversion; US zones change offsets by whole
+    /// hours.
     pub fn local(&mut self, ms: EpochMs) -> Local {
-        let mut offsets = vec![self.last_offset_h];
-        offsets.extend((-12..=14).rev().filter(|o| *o != self.last_offset_h));
-        for o in offsets {
-            let dt = naive(ms + o * HOUR_MS);
-            for fold in [Fold::First, Fold::Second] {
-                if self.zone.to_utc_ms(dt, fold) == Ok(ms) {
-                    self.last_offset_h = o;
-                    return Local { dt, fold };
-                }
+        if let Some(l) = self.try_offset(ms, self.last_offset_h) {
+            return l;
+        }
+        for o in (-12..=14).rev().filter(|o| *o != self.last_offset_h) {
+            if let Some(l) = self.try_offset(ms, o) {
+                self.last_offset_h = o;
+                return l;
             }
         }
-        // Unreachable for real zones; fall back to the UTC reading.
+        // Unreachable for whole-hour zones; fall back to the UTC reading.
         Local {
             dt: naive(ms),
             fold: Fold::First,

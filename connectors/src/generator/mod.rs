@@ -16,6 +16,7 @@
 //! [`GenerateError::Unsupported`]; write errors are [`GenerateError::Io`]. Nothing panics.
 
 mod encode;
+mod grid;
 mod localtime;
 pub mod nodes;
 mod prices;
@@ -59,7 +60,8 @@ pub struct Observation {
     pub price: f64,
     /// Components as stored by tickflow (`price = energy + congestion + loss (+ ghg)`).
     pub components: Components,
-    /// Publisher revision (PJM `version_nbr`, simple-CSV `revision`; 0 where not published).
+    /// Publisher revision (PJM `version_nbr`, NYISO OASIS price version, simple-CSV `revision`;
+    /// 0 where not published).
     pub revision: u64,
     /// False when a later row of the same document supersedes this one (PJM `row_is_current`).
     pub current: bool,

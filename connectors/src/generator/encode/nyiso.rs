@@ -92,7 +92,7 @@ impl RowFormat for Nyiso {
             Cell::Num(fixed(-c.congestion.unwrap_or(0.0), 2)),
         ]);
         if self.format == Format::NyisoOasis {
-            out.push(Cell::Num("1".into()));
+            out.push(Cell::Num(o.revision.to_string()));
         }
     }
 
@@ -107,8 +107,13 @@ impl RowFormat for Nyiso {
         let mut t = self.clock.local(o.interval_end_ms).dt;
         let text = if kind == Breakage::NonExistentTime {
             t.date = spring_forward(t.date.year);
+            // Hour-beginning DA stamps sit on the hour; RT stamps inside the gap.
             t.hour = 2;
-            t.minute = 30;
+            t.minute = if self.format == Format::NyisoDa {
+                0
+            } else {
+                30
+            };
             t.second = 0;
             self.stamp(t)
         } else {
