@@ -24,6 +24,9 @@ pub(crate) struct Grid {
     trades: bool,
     pub(crate) next: u64,
     pub(crate) len: Option<u64>,
+    /// (interval index, local hour) of the last interval priced: every location of an
+    /// interval shares it.
+    hour: (i64, u32),
 }
 
 fn run_of(format: Format) -> &'static str {
@@ -115,6 +118,7 @@ impl Grid {
                 && matches!(spec.mode, Mode::HighVolume | Mode::Continuous),
             next: 0,
             len: None,
+            hour: (i64::MIN, 0),
         }
     }
 
@@ -146,7 +150,10 @@ impl Grid {
             None => (nodes::mixed()[0], Arc::from(nodes::mixed()[0].name)),
         };
         let start = self.start_ms + i * self.step_ms;
-        let hour = self.clock.local(start).dt.hour;
+        if self.hour.0 != i {
+            self.hour = (i, self.clock.local(start).dt.hour);
+        }
+        let hour = self.hour.1;
         let (price, components) = prices::price(self.seed, self.format, &site, start, hour);
         let simple = self.format == Format::SimpleCsv;
         Observation {

@@ -228,7 +228,7 @@ impl Items {
         Some(self.pending.remove(idx).1)
     }
 
-    fn correction(&mut self, o: &mut Observation) -> Option<Observation> {
+    fn correction(&mut self, o: &mut Observation) -> Observation {
         let mut c = o.clone();
         let prec = Precision::of(o.format);
         let magnitude = (o.price.abs() * (0.02 + 0.08 * self.rng.f64()) * prec.scale()) as i64;
@@ -238,7 +238,7 @@ impl Items {
             c.revision = o.revision + 1;
             o.current = !matches!(o.format, Format::PjmDa | Format::PjmRt | Format::PjmRt5);
         }
-        Some(c)
+        c
     }
 }
 
@@ -294,10 +294,9 @@ impl Iterator for Items {
                 Mode::Corrections if self.orderable && !fragile => {
                     let r = self.rng.f64();
                     if r < 0.10 {
-                        if let Some(c) = self.correction(&mut obs) {
-                            let due = self.emitted + self.rng.range(3, 20);
-                            self.pending.push((due, Item::Obs(c)));
-                        }
+                        let c = self.correction(&mut obs);
+                        let due = self.emitted + self.rng.range(3, 20);
+                        self.pending.push((due, Item::Obs(c)));
                     } else if r < 0.15 {
                         let due = self.emitted + self.rng.range(3, 20);
                         self.pending.push((due, Item::Obs(obs.clone())));

@@ -125,5 +125,20 @@ fn dump_samples() {
             let p = std::path::Path::new(&dir).join(format!("malformed-{}", f.name()));
             std::fs::write(p, bytes_of(&s).unwrap().0).unwrap();
         }
+        for f in [Format::ErcotRt, Format::PjmDa, Format::CaisoOasis] {
+            let mut h = GenerateSpec::new(Mode::Historical, f);
+            h.days = 30;
+            let p = std::path::Path::new(&dir).join(format!("historical-{}", f.name()));
+            std::fs::write(p, bytes_of(&h).unwrap().0).unwrap();
+        }
+        let mut hv = GenerateSpec::new(Mode::HighVolume, Format::SimpleCsv);
+        hv.count = Some(1_000_000);
+        let t0 = std::time::Instant::now();
+        let (b, _) = bytes_of(&hv).unwrap();
+        eprintln!(
+            "high-volume simple-csv: 1e6 rows, {} bytes in {:?}",
+            b.len(),
+            t0.elapsed()
+        );
     }
 }
