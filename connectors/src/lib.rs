@@ -2,11 +2,14 @@
 //!
 //! Sources frame bytes into [`operators::model::RawDocument`]s and report resumable positions;
 //! sinks take the pipeline's updates and report when they are durable. One folder per connector,
-//! split by role; [`source::SourceReader`] and [`sink::Sink`] are the only two contracts.
+//! split by role; [`source::SourceReader`] and [`sink::Sink`] are the only two contracts. The
+//! data [`generator`] behind `tickflow generate`, the `generator:` input and the bundled samples
+//! lives here too.
 #![deny(missing_docs)]
 
 pub mod dir;
 pub mod file;
+pub mod generator;
 pub mod null;
 pub mod sink;
 pub mod source;
