@@ -121,6 +121,9 @@ pub struct GenerateArgs {
     /// Output file (`-` for standard output).
     #[arg(long, default_value = "-")]
     pub output: String,
+    /// CAISO only: write the raw OASIS SingleZip instead of the CSV.
+    #[arg(long)]
+    pub zip: bool,
 }
 
 /// Entry point of the binary.

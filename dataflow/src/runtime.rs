@@ -8,6 +8,7 @@ use crate::graph::{read_documents, Finalize, WriteSinks};
 use crate::spec::{InputSpec, OutputSpec};
 use crate::summary::RunReport;
 use connectors::dir::{DirConfig, DirSink};
+use connectors::generator::{generate, GenerateSpec, Mode};
 use connectors::file::{plan_inputs, FileInput, FileReader, InputPlan};
 use connectors::null::NullSink;
 use connectors::sink::Sink;
@@ -110,34 +111,35 @@ fn timely_config(opts: &RunOptions) -> Result<timely::Config, RunError> {
     })
 }
 
-/// Plans the file inputs of a run.
+/// Plans the inputs of a run. Generator inputs are generated here, once per process, into
+/// memory (deterministic, so every process holds the same bytes) and read like files.
 pub fn plan(opts: &RunOptions) -> Result<InputPlan, RunError> {
-    let files: Vec<FileInput> = opts
-        .inputs
-        .iter()
-        .filter_map(|i| match i {
-            InputSpec::File { path, format } => Some(FileInput::File {
-                path: path.clone(),
-                format: *format,
-            }),
-            InputSpec::Dir { path } => Some(FileInput::Dir { path: path.clone() }),
-            InputSpec::Generator { .. } => None,
-        })
-        .collect();
+    let mut files = Vec::new();
+    for input in &opts.inputs {
+        files.push(match input {
+            InputSpec::File { path, format } => FileInput::File { path: path.clone(), format: *format },
+            InputSpec::Dir { path } => FileInput::Dir { path: path.clone() },
+            InputSpec::Generator { params } => generated(params)?,
+        });
+    }
     plan_inputs(&files).map_err(|e| RunError::Plan(e.to_string()))
+}
+
+fn generated(params: &str) -> Result<FileInput, RunError> {
+    let bad = |e: String| RunError::Plan(format!("--input generator:{params}: {e}"));
+    let spec = GenerateSpec::from_params(params).map_err(|e| bad(e.to_string()))?;
+    if spec.mode == Mode::Continuous {
+        return Err(bad(
+            "continuous generation is an unbounded input; pipe `tickflow generate --mode continuous` instead".into(),
+        ));
+    }
+    let mut bytes = Vec::new();
+    generate(&spec, &mut bytes, &mut |_| {}).map_err(|e| bad(e.to_string()))?;
+    Ok(FileInput::Memory { display: format!("generator:{params}"), bytes: bytes.into(), format: spec.format })
 }
 
 /// Runs the pipeline to completion (bounded inputs). Returns the report on process 0.
 pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
-    if opts
-        .inputs
-        .iter()
-        .any(|i| matches!(i, InputSpec::Generator { .. }))
-    {
-        return Err(RunError::Plan(
-            "generator: inputs are not wired in this build yet".into(),
-        ));
-    }
     let plan = Arc::new(plan(&opts)?);
     let feeds = Arc::new(plan.table.clone());
     let config = timely_config(&opts)?;

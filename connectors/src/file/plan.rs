@@ -4,6 +4,7 @@ use operators::model::{FeedId, FeedKind, FeedTable};
 use operators::parse::{detect, Format};
 use std::io::Read;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 /// One `file:` or `dir:` input as configured.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -19,6 +20,15 @@ pub enum FileInput {
     Dir {
         /// The directory as given.
         path: String,
+    },
+    /// A document held in memory (generated inputs), named `display`.
+    Memory {
+        /// The feed's display name.
+        display: String,
+        /// The bytes.
+        bytes: Arc<[u8]>,
+        /// Its format.
+        format: Format,
     },
 }
 
@@ -48,6 +58,8 @@ pub struct FeedPlan {
     pub mode: ReadMode,
     /// Size in bytes (of the member, for zip members).
     pub size: u64,
+    /// The bytes, for in-memory feeds.
+    pub data: Option<Arc<[u8]>>,
 }
 
 /// The plan for all file inputs of a job.
@@ -77,6 +89,19 @@ pub fn plan_inputs(inputs: &[FileInput]) -> Result<InputPlan, PlanError> {
     let mut plan = InputPlan::default();
     for input in inputs {
         match input {
+            FileInput::Memory { display, bytes, format } => {
+                let mode = if format.is_record_stream() { ReadMode::Striped } else { ReadMode::Whole };
+                let id = plan.table.add(display.clone(), FeedKind::Generator);
+                plan.feeds.push(FeedPlan {
+                    id,
+                    path: PathBuf::new(),
+                    name: display.clone(),
+                    format: Some(*format),
+                    mode,
+                    size: bytes.len() as u64,
+                    data: Some(bytes.clone()),
+                });
+            }
             FileInput::File { path, format } => {
                 add_file(&mut plan, path.clone(), Path::new(path), *format)?
             }
@@ -154,6 +179,7 @@ fn add_file(
                     format: hint,
                     mode: ReadMode::ZipMember(member),
                     size: member_size,
+                    data: None,
                 });
             }
             return Ok(());
@@ -174,6 +200,7 @@ fn add_file(
         format: hint.or(format.filter(|f| f.is_record_stream())),
         mode,
         size,
+        data: None,
     });
     Ok(())
 }

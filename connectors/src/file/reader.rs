@@ -34,7 +34,7 @@ pub struct FileReader {
 struct StripeCursor {
     feed: FeedId,
     rank: usize,
-    file: File,
+    file: Backing,
     size: u64,
     k: u64,
     start: u64,
@@ -79,7 +79,10 @@ impl FileReader {
         };
         let bytes = match &fp.mode {
             ReadMode::ZipMember(member) => read_member(&fp.path, member),
-            _ => std::fs::read(&fp.path).map_err(|e| e.to_string()),
+            _ => match &fp.data {
+                Some(data) => Ok(data.to_vec()),
+                None => std::fs::read(&fp.path).map_err(|e| e.to_string()),
+            },
         };
         let bytes = match bytes {
             Ok(b) => b,
@@ -123,14 +126,18 @@ impl FileReader {
     fn open_stripes(&mut self) -> Option<Result<(), RawDocument>> {
         let (rank, feed) = self.striped.pop_front()?;
         let fp = self.plan.feeds.get(feed as usize)?;
-        let file = match File::open(&fp.path) {
+        let opened = match &fp.data {
+            Some(data) => Ok(Backing::Memory(data.clone())),
+            None => File::open(&fp.path).map(Backing::File),
+        };
+        let file = match opened {
             Ok(f) => f,
             Err(e) => {
                 let why = format!("cannot read {}: {e}", fp.path.display());
                 return Some(Err(self.error_doc(feed, why)));
             }
         };
-        let size = file.metadata().map(|m| m.len()).unwrap_or(0);
+        let size = file.size();
         let header = first_line(&file).map(Arc::from);
         self.current = Some(StripeCursor {
             feed,
@@ -224,7 +231,7 @@ impl SourceReader for FileReader {
 
 /// The smallest record boundary (0, or just after a `\n`) at or after `target`, given that no
 /// boundary lies in `(start, target)` is unknown: scans from `max(target, start+1) − 1`.
-fn boundary_at_or_after(file: &File, size: u64, target: u64, start: u64) -> u64 {
+fn boundary_at_or_after(file: &Backing, size: u64, target: u64, start: u64) -> u64 {
     if target >= size {
         return size;
     }
@@ -246,7 +253,7 @@ fn boundary_at_or_after(file: &File, size: u64, target: u64, start: u64) -> u64 
     size
 }
 
-fn first_line(file: &File) -> Option<Vec<u8>> {
+fn first_line(file: &Backing) -> Option<Vec<u8>> {
     let mut buf = vec![0u8; SCAN_BLOCK];
     let mut line = Vec::new();
     let mut pos = 0u64;
@@ -263,6 +270,47 @@ fn first_line(file: &File) -> Option<Vec<u8>> {
         pos += n as u64;
         if line.len() > 16 << 20 {
             return Some(line);
+        }
+    }
+}
+
+/// Where a striped feed's bytes live: a file read with positional reads, or memory (generated
+/// inputs).
+enum Backing {
+    File(File),
+    Memory(Arc<[u8]>),
+}
+
+impl Backing {
+    fn size(&self) -> u64 {
+        match self {
+            Backing::File(f) => f.metadata().map(|m| m.len()).unwrap_or(0),
+            Backing::Memory(b) => b.len() as u64,
+        }
+    }
+
+    fn read_at(&self, buf: &mut [u8], pos: u64) -> std::io::Result<usize> {
+        match self {
+            Backing::File(f) => f.read_at(buf, pos),
+            Backing::Memory(b) => {
+                let start = (pos as usize).min(b.len());
+                let n = buf.len().min(b.len() - start);
+                buf[..n].copy_from_slice(&b[start..start + n]);
+                Ok(n)
+            }
+        }
+    }
+
+    fn read_exact_at(&self, buf: &mut [u8], pos: u64) -> std::io::Result<()> {
+        match self {
+            Backing::File(f) => f.read_exact_at(buf, pos),
+            Backing::Memory(_) => {
+                if self.read_at(buf, pos)? == buf.len() {
+                    Ok(())
+                } else {
+                    Err(std::io::ErrorKind::UnexpectedEof.into())
+                }
+            }
         }
     }
 }
