@@ -211,7 +211,6 @@ struct Parse<'d, 'a> {
 
 impl<'a> Parse<'_, 'a> {
     /// The current line without its line break, and the offset after the break.
-    #[inline]
     fn next_line(&self) -> (&'a [u8], usize) {
         let bytes = self.doc.bytes;
         let rest = &bytes[self.pos..];
@@ -228,15 +227,18 @@ impl<'a> Parse<'_, 'a> {
     }
 
     fn rows(&mut self, all_utf8: bool, ctx: &mut ParseCtx, out: &mut ParseOutput) {
-        let doc = self.doc;
-        while self.pos < doc.bytes.len() {
-            let (l, next) = self.next_line();
+        let bytes = self.doc.bytes;
+        while self.pos < bytes.len() {
+            let rest = &bytes[self.pos..];
+            let (len, quote) = num::scan_line(rest, &mut self.ends);
+            let next = (self.pos + len + 1).min(bytes.len());
+            let l = strip_cr(&rest[..len]);
             if is_blank(l) {
                 self.advance(next, 1);
                 continue;
             }
             out.rows += 1;
-            if memchr::memchr(b'"', l).is_some() {
+            if quote {
                 self.quoted(l, next, ctx, out);
                 continue;
             }
@@ -247,7 +249,7 @@ impl<'a> Parse<'_, 'a> {
         }
     }
 
-    /// A line without quotes: fields are split at every comma.
+    /// A line without quotes whose comma offsets are in `self.ends`.
     #[inline]
     fn plain(
         &mut self,
@@ -256,8 +258,6 @@ impl<'a> Parse<'_, 'a> {
         line: u32,
         ctx: &mut ParseCtx,
     ) -> Result<crate::model::Tick, Reject> {
-        self.ends.clear();
-        self.ends.extend(memchr::memchr_iter(b',', l));
         self.ends.push(l.len());
         if let Some(r) = self.shape(self.ends.len()) {
             return Err(r);

@@ -140,20 +140,18 @@ impl Builder {
             .map(Arc::from);
         let ident = self.ident(f, ctx, &mut parse, &mut valid);
 
-        let (Some(tenant), Some(start), Some(price), Some(ident)) =
-            (tenant.clone(), start, price, ident)
-        else {
-            return Err(reject(parse, valid, tenant));
+        let (tenant_id, start, price, ident) = match (tenant, start, price, ident) {
+            (Some(t), Some(s), Some(p), Some(i)) if parse.is_empty() && valid.is_empty() => {
+                (t, s, p, i)
+            }
+            (tenant, ..) => return Err(reject(parse, valid, tenant)),
         };
-        if !parse.is_empty() || !valid.is_empty() {
-            return Err(reject(parse, valid, Some(tenant)));
-        }
         let mut tick = Tick {
-            tenant_id: tenant,
-            instrument_id: ident.instrument.clone(),
+            tenant_id,
+            instrument_id: ident.instrument,
             market: ident.market,
-            node: ident.node.clone(),
-            market_run: ident.run.clone(),
+            node: ident.node,
+            market_run: ident.run,
             interval_start_ms: start,
             interval_end_ms: start,
             price,
