@@ -70,11 +70,18 @@ pub(super) fn parse(doc: &Document<'_>, ctx: &mut ParseCtx, out: &mut ParseOutpu
             _ => {
                 let mut rec = csv::ByteRecord::new();
                 let used = read_one(&bytes[p.pos..], &mut rec);
+                let lines = memchr::memchr_iter(b'\n', &bytes[p.pos..p.pos + used]).count();
+                let ends_with_break = bytes[..p.pos + used].ends_with(b"\n");
+                if lines > usize::from(ends_with_break) {
+                    // An unbalanced quote would swallow the rows: the header is its first line.
+                    read_one(l, &mut rec);
+                    p.advance(next, 1);
+                } else {
+                    p.advance(p.pos + used, lines.max(1) as u32);
+                }
                 if explicit.is_none() {
                     p.header = SimpleCsvHeader::from_columns(&Columns::new(rec.iter()));
                 }
-                let lines = memchr::memchr_iter(b'\n', &bytes[p.pos..p.pos + used]).count();
-                p.advance(p.pos + used, lines.max(1) as u32);
             }
         }
         break;

@@ -281,3 +281,11 @@ fn detected_from_header() {
     parse_document(&doc, &mut ctx, &mut out);
     assert_eq!(out.ticks.len(), 1);
 }
+
+#[test]
+fn unbalanced_quote_in_header_costs_only_the_header() {
+    let out = run("ts_ms,\"node,price\n1000,A,1\n2000,B,2\n");
+    assert_eq!((out.rows, out.ticks.len(), out.dead.len()), (2, 0, 2));
+    assert_eq!(out.dead[0].source, "t.csv:2");
+    assert_eq!(out.dead[0].error_code, ErrorCode::ParseError);
+}
