@@ -19,6 +19,7 @@
 
 mod header;
 mod num;
+mod quoted;
 mod record;
 #[cfg(test)]
 mod tests;
@@ -55,6 +56,7 @@ pub(super) fn parse(doc: &Document<'_>, ctx: &mut ParseCtx, out: &mut ParseOutpu
         builder: Builder::new(ctx),
         ends: Vec::with_capacity(16),
         rec: csv::ByteRecord::new(),
+        unquoted: Vec::new(),
     };
     let explicit = doc.header.map(SimpleCsvHeader::from_line);
     // The first non-blank line is the header, unless the chunk's header was given; a chunk that
@@ -106,6 +108,8 @@ struct Parse<'d, 'a> {
     /// End offsets of the fields of the current line (reused).
     ends: Vec<usize>,
     rec: csv::ByteRecord,
+    /// Unescaped field bytes of the current quoted line (reused).
+    unquoted: Vec<u8>,
 }
 
 impl<'a> Parse<'_, 'a> {
@@ -173,16 +177,39 @@ impl<'a> Parse<'_, 'a> {
         self.builder.tick(&fields, self.doc, line, ctx)
     }
 
-    /// A record holding a `"`: read by the `csv` crate (it may span lines). A multi-line record
+    /// A record holding a `"`. When its quotes close on its line it is split here (with the
+    /// `csv` crate's rules); else the `csv` crate reads it across lines, and a multi-line record
     /// that is rejected is taken to be a stray quote: only its first line is rejected.
     fn quoted(&mut self, l: &'a [u8], next: usize, ctx: &mut ParseCtx, out: &mut ParseOutput) {
         let doc = self.doc;
         let line = self.line;
         let start = self.pos;
+        if quoted::split(l, &mut self.unquoted, &mut self.ends) {
+            self.advance(next, 1);
+            let result = match self.shape(self.ends.len()) {
+                Some(r) => Err(r),
+                None if std::str::from_utf8(l).is_err() => {
+                    Err(parse_reject(vec!["line is not valid UTF-8".to_string()]))
+                }
+                None => {
+                    let (buf, ends) = (&self.unquoted, &self.ends);
+                    let fields = self.header.fields(|i| {
+                        let end = *ends.get(i)?;
+                        let start = if i == 0 { 0 } else { *ends.get(i - 1)? };
+                        buf.get(start..end)
+                    });
+                    self.builder.tick(&fields, doc, line, ctx)
+                }
+            };
+            self.finish(result, l, line, ctx, out);
+            return;
+        }
         let mut rec = std::mem::take(&mut self.rec);
         let used = read_one(&doc.bytes[start..], &mut rec);
         let raw = &doc.bytes[start..start + used];
         let lines = memchr::memchr_iter(b'\n', raw).count() as u32;
+        let body = raw.strip_suffix(b"\n").unwrap_or(raw);
+        let spans_lines = memchr::memchr(b'\n', body).is_some();
         let result = match self.shape(rec.len()) {
             Some(r) => Err(r),
             None if std::str::from_utf8(raw).is_err() => {
@@ -194,7 +221,7 @@ impl<'a> Parse<'_, 'a> {
             }
         };
         self.rec = rec;
-        if lines > 1 && result.is_err() {
+        if spans_lines && result.is_err() {
             self.advance(next, 1);
             let issue = "unbalanced quote: the record does not end on its line".to_string();
             let r = match result {

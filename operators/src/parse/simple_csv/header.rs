@@ -98,7 +98,7 @@ pub(super) fn read_one(bytes: &[u8], rec: &mut csv::ByteRecord) -> usize {
     let mut rdr = csv::ReaderBuilder::new()
         .has_headers(false)
         .flexible(true)
-        .buffer_capacity(bytes.len().clamp(64, 64 * 1024))
+        .buffer_capacity(bytes.len().clamp(64, 8 * 1024))
         .from_reader(bytes);
     match rdr.read_byte_record(rec) {
         Ok(true) => {}

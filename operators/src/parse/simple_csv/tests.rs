@@ -289,3 +289,13 @@ fn unbalanced_quote_in_header_costs_only_the_header() {
     assert_eq!(out.dead[0].source, "t.csv:2");
     assert_eq!(out.dead[0].error_code, ErrorCode::ParseError);
 }
+
+#[test]
+fn multiline_record_at_the_end_without_a_line_break() {
+    let out = run("ts_ms,node,price\n1000,\"A\nB\",1");
+    assert_eq!((out.rows, out.ticks.len()), (1, 1));
+    assert_eq!(&*out.ticks[0].node, "A\nB");
+    let out = run("ts_ms,node,price\n1000,\"A\nB,1");
+    assert_eq!((out.rows, out.dead.len()), (2, 2), "{:?}", out.dead);
+    assert_eq!(out.dead[0].raw, b"1000,\"A");
+}
