@@ -8,6 +8,13 @@ pub struct CsvDoc<'a> {
     bytes: &'a [u8],
     reader: csv::Reader<&'a [u8]>,
     record: csv::ByteRecord,
+    delimiter: u8,
+    /// Byte offset and 0-based line of the reader's start within `bytes` (moved by
+    /// [`CsvDoc::resume_after_first_line`]).
+    base: usize,
+    base_line: u32,
+    /// Byte range of the last record read (through its line break), relative to `bytes`.
+    last: (usize, usize),
 }
 
 /// One record of a [`CsvDoc`].
@@ -18,6 +25,9 @@ pub struct CsvRecord<'r> {
     pub line: u32,
     /// The record's raw bytes (to the end of its first line, without the line break).
     pub raw: &'r [u8],
+    /// True when the record spans more than one line (a quoted line break, or an unbalanced
+    /// quote that swallowed the lines after it; see [`CsvDoc::resume_after_first_line`]).
+    pub spans_lines: bool,
 }
 
 impl<'a> CsvDoc<'a> {
@@ -28,16 +38,62 @@ impl<'a> CsvDoc<'a> {
 
     /// As [`CsvDoc::new`] with another delimiter.
     pub fn with_delimiter(bytes: &'a [u8], delimiter: u8) -> CsvDoc<'a> {
-        let reader = csv::ReaderBuilder::new()
+        CsvDoc {
+            bytes,
+            reader: Self::reader(bytes, delimiter),
+            record: csv::ByteRecord::new(),
+            delimiter,
+            base: 0,
+            base_line: 0,
+            last: (0, 0),
+        }
+    }
+
+    fn reader(bytes: &[u8], delimiter: u8) -> csv::Reader<&[u8]> {
+        csv::ReaderBuilder::new()
             .has_headers(false)
             .flexible(true)
             .delimiter(delimiter)
-            .from_reader(bytes);
-        CsvDoc {
-            bytes,
-            reader,
-            record: csv::ByteRecord::new(),
+            .from_reader(bytes)
+    }
+
+    /// True when the last record read spans more than one line (a quoted field holding a line
+    /// break, or an unbalanced quote that swallowed the lines after it).
+    pub fn last_spans_lines(&self) -> bool {
+        let (start, end) = self.last;
+        let rec = self.bytes.get(start..end).unwrap_or_default();
+        let rec = rec.strip_suffix(b"\n").unwrap_or(rec);
+        memchr::memchr(b'\n', rec).is_some()
+    }
+
+    /// The first line of the last record read (without its line break).
+    pub fn last_first_line(&self) -> &'a [u8] {
+        let bytes: &'a [u8] = self.bytes;
+        let rest = bytes.get(self.last.0..).unwrap_or_default();
+        let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
+        let line = &rest[..end];
+        line.strip_suffix(b"\r").unwrap_or(line)
+    }
+
+    /// Re-reads the last record's first line alone (as a record of its own, for a record that
+    /// [spans lines](CsvDoc::last_spans_lines) and is rejected) and continues with the line after
+    /// it, so that one stray quote costs one line, never the rest of the document.
+    pub fn resume_after_first_line(&mut self) -> csv::ByteRecord {
+        let first = self.last_first_line();
+        let mut rec = csv::ByteRecord::new();
+        let mut one = Self::reader(first, self.delimiter);
+        if !matches!(one.read_byte_record(&mut rec), Ok(true)) {
+            rec.clear();
         }
+        let start = self.last.0;
+        let next = memchr::memchr(b'\n', &self.bytes[start.min(self.bytes.len())..])
+            .map_or(self.bytes.len(), |i| start + i + 1);
+        let lines_before = memchr::memchr_iter(b'\n', &self.bytes[..next]).count();
+        self.base = next;
+        self.base_line = u32::try_from(lines_before).unwrap_or(u32::MAX);
+        self.reader = Self::reader(&self.bytes[next..], self.delimiter);
+        self.last = (start, next);
+        rec
     }
 
     /// The next record, or `None` at the end. Blank lines are skipped by the reader (they hold
@@ -51,7 +107,16 @@ impl<'a> CsvDoc<'a> {
                     .position()
                     .map(|p| (p.line(), p.byte()))
                     .unwrap_or((0, 0));
-                let start = (byte as usize).min(self.bytes.len());
+                let line = line.saturating_add(u64::from(self.base_line));
+                let start = (byte as usize)
+                    .saturating_add(self.base)
+                    .min(self.bytes.len());
+                let end = usize::try_from(self.reader.position().byte())
+                    .unwrap_or(usize::MAX)
+                    .saturating_add(self.base)
+                    .min(self.bytes.len());
+                self.last = (start, end.max(start));
+                let spans_lines = self.last_spans_lines();
                 let rest = &self.bytes[start..];
                 let end = memchr::memchr(b'\n', rest).unwrap_or(rest.len());
                 let raw = rest[..end].strip_suffix(b"\r").unwrap_or(&rest[..end]);
@@ -59,13 +124,15 @@ impl<'a> CsvDoc<'a> {
                     fields: &self.record,
                     line: u32::try_from(line).unwrap_or(u32::MAX),
                     raw,
+                    spans_lines,
                 }))
             }
             Err(e) => {
                 let line = e
                     .position()
                     .map(|p| u32::try_from(p.line()).unwrap_or(u32::MAX))
-                    .unwrap_or(0);
+                    .unwrap_or(0)
+                    .saturating_add(self.base_line);
                 Some(Err((line, e.to_string())))
             }
         }
@@ -186,11 +253,28 @@ pub(crate) fn drive_rows(
             }
         };
         let Some(cols) = columns.as_ref() else {
-            columns = Some(Columns::new(rec.fields.iter()));
+            if rec.spans_lines {
+                // An unbalanced quote in the header: the header is its first line only.
+                let first = csv.resume_after_first_line();
+                columns = Some(Columns::new(first.iter()));
+            } else {
+                columns = Some(Columns::new(rec.fields.iter()));
+            }
             continue;
         };
         out.rows += 1;
         if rec.fields.len() != cols.len() {
+            if rec.spans_lines {
+                let line = rec.line;
+                // A stray quote swallowed the following lines: reject this line alone and
+                // read on from the next one.
+                let raw = csv.last_first_line();
+                let issue = "unbalanced quote: the record does not end on its line".to_string();
+                out.dead
+                    .push(ctx.dead(doc, line, 0, 0, ErrorCode::ParseError, vec![issue], raw));
+                csv.resume_after_first_line();
+                continue;
+            }
             let issue = format!(
                 "row has {} fields, header has {}",
                 rec.fields.len(),
@@ -215,5 +299,57 @@ pub(crate) fn drive_rows(
             out.dead
                 .push(ctx.dead(doc, rec.line, 0, 0, code, issues, rec.raw));
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::model::{ErrorCode, FeedInfo, FeedKind};
+    use crate::parse::{Document, Format, ParseCtx, ParseOutput};
+
+    fn pjm(text: &str) -> ParseOutput {
+        let feed = FeedInfo {
+            id: 0,
+            display: "p.csv".into(),
+            kind: FeedKind::File,
+        };
+        let mut doc = Document::whole(text.as_bytes(), &feed);
+        doc.format = Some(Format::PjmDa);
+        let mut ctx = ParseCtx::default();
+        let mut out = ParseOutput::default();
+        crate::parse::parse_document(&doc, &mut ctx, &mut out);
+        out
+    }
+
+    const HEADER: &str = "datetime_beginning_utc,pnode_name,total_lmp_da\n";
+
+    #[test]
+    fn a_stray_quote_costs_one_line() {
+        let out = pjm(&format!(
+            "{HEADER}5/1/2025 4:00:00 AM,\"A,1\n5/1/2025 5:00:00 AM,B,2\n5/1/2025 6:00:00 AM,C,3\n"
+        ));
+        assert_eq!((out.rows, out.ticks.len(), out.dead.len()), (3, 2, 1));
+        assert_eq!(out.dead[0].source, "p.csv:2");
+        assert_eq!(out.dead[0].error_code, ErrorCode::ParseError);
+        assert_eq!(out.dead[0].raw, b"5/1/2025 4:00:00 AM,\"A,1");
+        let lines: Vec<u32> = out.ticks.iter().map(|t| t.source.line).collect();
+        assert_eq!(lines, vec![3, 4]);
+    }
+
+    #[test]
+    fn a_quote_in_the_header_does_not_swallow_the_rows() {
+        let out =
+            pjm("datetime_beginning_utc,\"pnode_name,total_lmp_da\n5/1/2025 4:00:00 AM,B,2\n");
+        assert_eq!((out.rows, out.dead.len()), (1, 1));
+    }
+
+    #[test]
+    fn quoted_line_breaks_still_work() {
+        let out = pjm(&format!(
+            "{HEADER}5/1/2025 4:00:00 AM,\"A\nB\",1\n5/1/2025 5:00:00 AM,C,2\n"
+        ));
+        assert_eq!((out.rows, out.ticks.len()), (2, 2));
+        assert_eq!(&*out.ticks[0].node, "A\nB");
+        assert_eq!(out.ticks[1].source.line, 4);
     }
 }
