@@ -19,7 +19,11 @@ pub fn spec_from_args(args: &GenerateArgs) -> Result<GenerateSpec, Vec<String>> 
     });
     let format = Format::from_name(&args.format).unwrap_or_else(|| {
         let known: Vec<_> = Format::ALL.iter().map(|f| f.name()).collect();
-        errors.push(format!("--format {}: expected one of {}", args.format, known.join(", ")));
+        errors.push(format!(
+            "--format {}: expected one of {}",
+            args.format,
+            known.join(", ")
+        ));
         Format::SimpleCsv
     });
     let mut spec = GenerateSpec::new(mode, format);
@@ -39,7 +43,10 @@ pub fn spec_from_args(args: &GenerateArgs) -> Result<GenerateSpec, Vec<String>> 
     }
     spec.zip = args.zip;
     if mode == Mode::Continuous && args.output != "-" && args.count.is_none() {
-        errors.push("--mode continuous without --count never ends: write to standard output (--output -)".into());
+        errors.push(
+            "--mode continuous without --count never ends: write to standard output (--output -)"
+                .into(),
+        );
     }
     if errors.is_empty() {
         Ok(spec)
@@ -80,7 +87,8 @@ pub fn generate_command(args: GenerateArgs) -> ExitCode {
             p.wait(n);
         }
     };
-    let result = generate(&spec, &mut out, &mut progress).and_then(|s| out.flush().map(|_| s).map_err(Into::into));
+    let result = generate(&spec, &mut out, &mut progress)
+        .and_then(|s| out.flush().map(|_| s).map_err(Into::into));
     if let Some(b) = &bar {
         b.finish_and_clear();
     }

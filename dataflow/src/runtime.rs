@@ -8,8 +8,8 @@ use crate::graph::{read_documents, Finalize, WriteSinks};
 use crate::spec::{InputSpec, OutputSpec};
 use crate::summary::RunReport;
 use connectors::dir::{DirConfig, DirSink};
-use connectors::generator::{generate, GenerateSpec, Mode};
 use connectors::file::{plan_inputs, FileInput, FileReader, InputPlan};
+use connectors::generator::{generate, GenerateSpec, Mode};
 use connectors::null::NullSink;
 use connectors::sink::Sink;
 use connectors::stdout::StdoutSink;
@@ -117,7 +117,10 @@ pub fn plan(opts: &RunOptions) -> Result<InputPlan, RunError> {
     let mut files = Vec::new();
     for input in &opts.inputs {
         files.push(match input {
-            InputSpec::File { path, format } => FileInput::File { path: path.clone(), format: *format },
+            InputSpec::File { path, format } => FileInput::File {
+                path: path.clone(),
+                format: *format,
+            },
             InputSpec::Dir { path } => FileInput::Dir { path: path.clone() },
             InputSpec::Generator { params } => generated(params)?,
         });
@@ -135,7 +138,11 @@ fn generated(params: &str) -> Result<FileInput, RunError> {
     }
     let mut bytes = Vec::new();
     generate(&spec, &mut bytes, &mut |_| {}).map_err(|e| bad(e.to_string()))?;
-    Ok(FileInput::Memory { display: format!("generator:{params}"), bytes: bytes.into(), format: spec.format })
+    Ok(FileInput::Memory {
+        display: format!("generator:{params}"),
+        bytes: bytes.into(),
+        format: spec.format,
+    })
 }
 
 /// Runs the pipeline to completion (bounded inputs). Returns the report on process 0.

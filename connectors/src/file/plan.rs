@@ -89,8 +89,16 @@ pub fn plan_inputs(inputs: &[FileInput]) -> Result<InputPlan, PlanError> {
     let mut plan = InputPlan::default();
     for input in inputs {
         match input {
-            FileInput::Memory { display, bytes, format } => {
-                let mode = if format.is_record_stream() { ReadMode::Striped } else { ReadMode::Whole };
+            FileInput::Memory {
+                display,
+                bytes,
+                format,
+            } => {
+                let mode = if format.is_record_stream() {
+                    ReadMode::Striped
+                } else {
+                    ReadMode::Whole
+                };
                 let id = plan.table.add(display.clone(), FeedKind::Generator);
                 plan.feeds.push(FeedPlan {
                     id,

@@ -107,10 +107,16 @@ impl<'a> CsvDoc<'a> {
                     .position()
                     .map(|p| (p.line(), p.byte()))
                     .unwrap_or((0, 0));
-                let line = line.saturating_add(u64::from(self.base_line));
-                let start = (byte as usize)
+                let mut line = line.saturating_add(u64::from(self.base_line));
+                let mut start = (byte as usize)
                     .saturating_add(self.base)
                     .min(self.bytes.len());
+                // With CRLF line ends the reader stops after the `\r` and reports the next
+                // record as starting at the `\n`: the record really starts on the next line.
+                if self.bytes.get(start) == Some(&b'\n') {
+                    start += 1;
+                    line += 1;
+                }
                 let end = usize::try_from(self.reader.position().byte())
                     .unwrap_or(usize::MAX)
                     .saturating_add(self.base)
@@ -351,5 +357,33 @@ mod tests {
         assert_eq!((out.rows, out.ticks.len()), (2, 2));
         assert_eq!(&*out.ticks[0].node, "A\nB");
         assert_eq!(out.ticks[1].source.line, 4);
+    }
+}
+
+#[cfg(test)]
+mod crlf_tests {
+    #[test]
+    fn crlf_records_start_on_their_own_line() {
+        let bytes = b"a,b,c\r\ngood,1,2\r\nshort,1\r\nx,y,z\r\n";
+        let mut d = super::CsvDoc::new(bytes);
+        let mut seen = Vec::new();
+        while let Some(Ok(r)) = d.next_record() {
+            seen.push((
+                r.line,
+                r.spans_lines,
+                String::from_utf8_lossy(r.raw).into_owned(),
+            ));
+        }
+        let want = [
+            (1, false, "a,b,c"),
+            (2, false, "good,1,2"),
+            (3, false, "short,1"),
+            (4, false, "x,y,z"),
+        ];
+        let want: Vec<_> = want
+            .iter()
+            .map(|(l, s, r)| (*l, *s, r.to_string()))
+            .collect();
+        assert_eq!(seen, want);
     }
 }

@@ -169,6 +169,9 @@ mod tests {
         };
         assert_eq!((out.rows, out.ticks.len(), out.dead.len()), (8808, 8808, 0));
         assert_eq!(fixtures::observations(&out), 8784);
+        // CRLF file: the first data row is line 2, the last line 8809.
+        assert_eq!(out.ticks.first().map(|t| t.source.line), Some(2));
+        assert_eq!(out.ticks.last().map(|t| t.source.line), Some(8809));
         assert_eq!(
             fixtures::span(&out),
             ("2024-01-01T05:00:00Z".into(), "2025-01-01T04:00:00Z".into())
