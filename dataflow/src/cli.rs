@@ -124,6 +124,9 @@ pub struct GenerateArgs {
     /// CAISO only: write the raw OASIS SingleZip instead of the CSV.
     #[arg(long)]
     pub zip: bool,
+    /// Instead of one document: write the bundled sample set (one file per format) into DIR.
+    #[arg(long, value_name = "DIR")]
+    pub sample_set: Option<PathBuf>,
 }
 
 /// Entry point of the binary.
@@ -142,7 +145,7 @@ pub fn samples_dir() -> PathBuf {
         return PathBuf::from(p);
     }
     let local = PathBuf::from("samples");
-    if local.join("README.md").is_file() {
+    if local.is_dir() {
         return local;
     }
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../samples")

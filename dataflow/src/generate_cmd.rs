@@ -2,7 +2,7 @@
 //! file or standard output, with a progress bar when standard error is a terminal.
 
 use crate::cli::GenerateArgs;
-use connectors::generator::{generate, GenerateSpec, Mode, Pacer};
+use connectors::generator::{generate, sample_set, GenerateSpec, Mode, Pacer};
 use operators::parse::Format;
 use std::io::{IsTerminal, Write};
 use std::process::ExitCode;
@@ -57,6 +57,20 @@ pub fn spec_from_args(args: &GenerateArgs) -> Result<GenerateSpec, Vec<String>> 
 
 /// Runs `tickflow generate`.
 pub fn generate_command(args: GenerateArgs) -> ExitCode {
+    if let Some(dir) = &args.sample_set {
+        return match sample_set(dir) {
+            Ok(files) => {
+                for (format, path) in files {
+                    eprintln!("wrote {} ({})", path.display(), format.name());
+                }
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: --sample-set {}: {e}", dir.display());
+                ExitCode::FAILURE
+            }
+        };
+    }
     let spec = match spec_from_args(&args) {
         Ok(s) => s,
         Err(errors) => {

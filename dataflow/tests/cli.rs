@@ -4,8 +4,13 @@ use std::path::Path;
 use std::process::Command;
 
 fn tickflow(dir: &Path, args: &[&str]) -> (i32, String, String) {
+    tickflow_env(dir, args, &[])
+}
+
+fn tickflow_env(dir: &Path, args: &[&str], env: &[(&str, &str)]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_tickflow"))
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(dir)
         .env(
             "TICKFLOW_SAMPLES",
@@ -30,7 +35,9 @@ const CORRECTED: &str = "ts,instrument_id,price,revision\n\
 fn changes_log_shows_retraction_and_new_value() {
     let tmp = tempfile::tempdir().unwrap();
     std::fs::write(tmp.path().join("t.csv"), CORRECTED).unwrap();
-    let (code, stdout, stderr) = tickflow(
+    // Tiny batches: every record is its own batch (timely time), so the correction arrives
+    // after the first value was emitted and must retract it.
+    let (code, stdout, stderr) = tickflow_env(
         tmp.path(),
         &[
             "run",
@@ -40,12 +47,13 @@ fn changes_log_shows_retraction_and_new_value() {
             "dir:o",
             "--changes",
         ],
+        &[("DATA_PROC_PIPELINE_BATCH_MAX_BYTES", "1")],
     );
     assert_eq!(code, 0, "{stdout}{stderr}");
     let log = std::fs::read_to_string(tmp.path().join("o/ticks.changes.jsonl")).unwrap();
     assert!(
         log.contains("\"price\":31.5,") && log.contains("\"diff\":-1}"),
-        "{log}"
+        "{log}\n{stdout}"
     );
     assert!(
         log.contains("\"price\":33.25,") && log.contains("\"corrected\""),
@@ -164,4 +172,87 @@ fn config_print_masks_secrets() {
         "{stdout}"
     );
     assert!(stdout.contains("postgres://u:***@localhost/db"), "{stdout}");
+}
+
+#[test]
+fn run_without_arguments_processes_the_bundled_samples() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, stdout, stderr) = tickflow(tmp.path(), &["run"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    for needle in [
+        "ticks per market",
+        "PJM",
+        "NYISO",
+        "ISONE",
+        "MISO",
+        "CAISO",
+        "ERCOT",
+        "SPP",
+        "throughput",
+    ] {
+        assert!(stdout.contains(needle), "summary lacks {needle}: {stdout}");
+    }
+    let ticks = std::fs::read_to_string(tmp.path().join("out/ticks.jsonl")).unwrap();
+    assert!(ticks.lines().count() > 1000, "{}", ticks.lines().count());
+    assert!(tmp.path().join("out/dead_letters.jsonl").is_file());
+}
+
+#[test]
+fn bundled_samples_are_what_the_generator_makes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, _, stderr) = tickflow(tmp.path(), &["generate", "--sample-set", "s"]);
+    assert_eq!(code, 0, "{stderr}");
+    let committed = Path::new(env!("CARGO_MANIFEST_DIR")).join("../samples");
+    let names = |d: &Path| {
+        let mut v: Vec<_> = std::fs::read_dir(d)
+            .unwrap()
+            .flatten()
+            .map(|e| e.file_name())
+            .collect();
+        v.sort();
+        v
+    };
+    assert_eq!(
+        names(&committed),
+        names(&tmp.path().join("s")),
+        "regenerate: tickflow generate --sample-set samples"
+    );
+    for name in names(&committed) {
+        let a = std::fs::read(committed.join(&name)).unwrap();
+        let b = std::fs::read(tmp.path().join("s").join(&name)).unwrap();
+        assert!(
+            a == b,
+            "samples/{name:?} drifted from the generator: tickflow generate --sample-set samples"
+        );
+    }
+}
+
+#[test]
+fn generate_is_seeded_and_reports_bad_flags() {
+    let tmp = tempfile::tempdir().unwrap();
+    let args = [
+        "generate",
+        "--mode",
+        "corrections",
+        "--format",
+        "ercot-rt",
+        "--count",
+        "300",
+        "--seed",
+        "7",
+    ];
+    let (c1, a, _) = tickflow(tmp.path(), &args);
+    let (c2, b, _) = tickflow(tmp.path(), &args);
+    assert_eq!((c1, c2), (0, 0));
+    assert_eq!(a, b);
+    assert!(a.starts_with("DeliveryDate,"), "{}", &a[..a.len().min(200)]);
+    let (code, _, stderr) = tickflow(
+        tmp.path(),
+        &["generate", "--mode", "chaos", "--format", "nope"],
+    );
+    assert_eq!(code, 2);
+    assert!(
+        stderr.contains("--mode chaos") && stderr.contains("--format nope"),
+        "{stderr}"
+    );
 }
