@@ -50,8 +50,18 @@ pub struct DedupeStats {
     pub corrections: u64,
 }
 
-#[derive(Clone, Debug)]
+/// What is kept per identity: the emitted tick (boxed, so the map's entries stay small and
+/// rehashing moves little), the first value seen, and the drain generation in which the
+/// identity was last touched together with the tick emitted before that touch.
+#[derive(Debug)]
 struct IdentityState {
+    inner: Box<Winner>,
+    touched_gen: u64,
+    before_touch: Option<Box<Tick>>,
+}
+
+#[derive(Debug)]
+struct Winner {
     /// The emitted tick: the winner with version and flags applied.
     output: Tick,
     /// Bits of the first value seen, to tell whether a second distinct value ever arrived.
@@ -72,17 +82,26 @@ fn value_bits(t: &Tick) -> ValueBits {
     ]
 }
 
-fn rank(t: &Tick) -> (u64, SourcePos) {
-    (t.revision, t.source)
+/// Arrivals are ranked by (revision, source position); the value breaks the (theoretical) tie
+/// of one position delivered with two values, so the winner never depends on arrival order.
+fn rank(t: &Tick) -> (u64, SourcePos, ValueBits) {
+    (t.revision, t.source, value_bits(t))
 }
 
 /// The pure core of [`Dedupe::dedupe`]: per-identity winners and the changes they cause.
+///
+/// The first arrival of an identity is emitted at once (`+1`); a later arrival marks the
+/// identity touched, remembering the tick emitted before, and [`DedupeCore::drain_changes`]
+/// emits `−1 old, +1 new` once per touched identity — so the common path costs one hash lookup.
 #[derive(Debug, Default)]
 pub struct DedupeCore {
     state: FxHashMap<TickIdentity, IdentityState>,
-    /// Identities touched since the last drain, with the tick emitted before the first touch.
-    dirty: Vec<(TickIdentity, Option<Tick>)>,
-    dirty_index: FxHashMap<TickIdentity, ()>,
+    /// Identities touched (not first seen) since the last drain.
+    touched: Vec<TickIdentity>,
+    /// First arrivals since the last drain, ready to emit.
+    fresh: Vec<(Tick, i64)>,
+    /// Drain generation (starts at 1; 0 means never touched).
+    gen: u64,
     /// Counters.
     pub stats: DedupeStats,
 }
@@ -90,36 +109,41 @@ pub struct DedupeCore {
 impl DedupeCore {
     /// Records one arrival.
     pub fn insert(&mut self, mut tick: Tick) -> Arrival {
+        use std::collections::hash_map::Entry;
         self.stats.arrivals += 1;
-        let id = tick.identity();
+        let gen = self.gen + 1;
         let bits = value_bits(&tick);
-        match self.state.get_mut(&id) {
-            None => {
+        match self.state.entry(tick.identity()) {
+            Entry::Vacant(slot) => {
                 self.stats.identities += 1;
                 tick.version = 1;
                 tick.flags.remove(QualityFlag::Corrected);
-                self.state.insert(
-                    id.clone(),
-                    IdentityState {
+                self.fresh.push((tick.clone(), 1));
+                slot.insert(IdentityState {
+                    inner: Box::new(Winner {
                         output: tick,
                         first_value: bits,
-                    },
-                );
-                self.mark_dirty(id, None);
+                    }),
+                    touched_gen: 0,
+                    before_touch: None,
+                });
                 Arrival::New
             }
-            Some(st) => {
-                let old = if self.dirty_index.contains_key(&id) {
-                    None
-                } else {
-                    Some(st.output.clone())
-                };
-                let version = st.output.version + 1;
+            Entry::Occupied(mut slot) => {
+                if slot.get().touched_gen != gen {
+                    self.touched.push(slot.key().clone());
+                    let st = slot.get_mut();
+                    st.touched_gen = gen;
+                    st.before_touch = Some(Box::new(st.inner.output.clone()));
+                }
+                let st = slot.get_mut();
+                let w = &mut *st.inner;
+                let version = w.output.version + 1;
                 let corrected =
-                    st.output.flags.contains(QualityFlag::Corrected) || bits != st.first_value;
-                let same_value = value_bits(&st.output) == bits;
-                let arrival = if rank(&tick) > rank(&st.output) {
-                    st.output = tick;
+                    w.output.flags.contains(QualityFlag::Corrected) || bits != w.first_value;
+                let same_value = value_bits(&w.output) == bits;
+                let arrival = if rank(&tick) > rank(&w.output) {
+                    w.output = tick;
                     if same_value {
                         Arrival::Duplicate
                     } else {
@@ -130,9 +154,9 @@ impl DedupeCore {
                 } else {
                     Arrival::Stale
                 };
-                st.output.version = version;
+                w.output.version = version;
                 if corrected {
-                    st.output.flags.insert(QualityFlag::Corrected);
+                    w.output.flags.insert(QualityFlag::Corrected);
                 }
                 match arrival {
                     Arrival::Duplicate => self.stats.duplicates += 1,
@@ -140,41 +164,32 @@ impl DedupeCore {
                     Arrival::Correction => self.stats.corrections += 1,
                     Arrival::New => {}
                 }
-                if let Some(old) = old {
-                    self.mark_dirty(id, Some(old));
-                }
                 arrival
             }
         }
     }
 
-    fn mark_dirty(&mut self, id: TickIdentity, old: Option<Tick>) {
-        if self.dirty_index.insert(id.clone(), ()).is_none() {
-            self.dirty.push((id, old));
-        }
-    }
-
-    /// Appends the changes since the last drain: `(old, −1)` then `(new, +1)` per touched identity.
+    /// Appends the changes since the last drain: `(tick, +1)` for first arrivals, and
+    /// `(old, −1)` then `(new, +1)` per touched identity whose emitted tick changed.
     pub fn drain_changes(&mut self, out: &mut Vec<(Tick, i64)>) {
-        for (id, old) in self.dirty.drain(..) {
-            let Some(st) = self.state.get(&id) else {
+        out.append(&mut self.fresh);
+        for id in self.touched.drain(..) {
+            let Some(st) = self.state.get_mut(&id) else {
                 continue;
             };
-            match old {
-                Some(old) if old == st.output => {}
-                Some(old) => {
-                    out.push((old, -1));
-                    out.push((st.output.clone(), 1));
+            if let Some(old) = st.before_touch.take() {
+                if *old != st.inner.output {
+                    out.push((*old, -1));
+                    out.push((st.inner.output.clone(), 1));
                 }
-                None => out.push((st.output.clone(), 1)),
             }
         }
-        self.dirty_index.clear();
+        self.gen += 1;
     }
 
     /// The current winner of every identity (for tests and oracles).
     pub fn winners(&self) -> impl Iterator<Item = &Tick> {
-        self.state.values().map(|s| &s.output)
+        self.state.values().map(|s| &s.inner.output)
     }
 
     /// Number of identities held.
@@ -323,5 +338,94 @@ mod tests {
             (changes[1].0.price, changes[1].1, changes[1].0.version),
             (11.0, 1, 3)
         );
+    }
+
+    /// Oracle: the winners recomputed from scratch over the set of arrivals.
+    fn oracle(arrivals: &[Tick]) -> Vec<Tick> {
+        let mut by_id: std::collections::BTreeMap<TickIdentity, Vec<&Tick>> = Default::default();
+        for t in arrivals {
+            by_id.entry(t.identity()).or_default().push(t);
+        }
+        let mut out: Vec<Tick> = by_id
+            .values()
+            .map(|ts| {
+                let mut w = (*ts.iter().max_by_key(|t| rank(t)).unwrap()).clone();
+                w.version = ts.len() as u64;
+                let mut values: Vec<ValueBits> = ts.iter().map(|t| value_bits(t)).collect();
+                values.sort();
+                values.dedup();
+                w.flags.remove(QualityFlag::Corrected);
+                if values.len() > 1 {
+                    w.flags.insert(QualityFlag::Corrected);
+                }
+                w
+            })
+            .collect();
+        out.sort_by_key(|t| t.identity());
+        out
+    }
+
+    #[test]
+    fn random_batches_in_random_orders_match_the_oracle() {
+        let mut seed = 0x9E37_79B9_7F4A_7C15u64;
+        let mut next = move |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        for _round in 0..200 {
+            let mut arrivals = Vec::new();
+            for line in 0..(1 + next(40)) as u32 {
+                let mut t = tick(10.0 + next(3) as f64, next(3), line + 1);
+                t.interval_start_ms = next(4) as i64 * 3_600_000;
+                t.interval_end_ms = t.interval_start_ms + 3_600_000;
+                if next(5) == 0 {
+                    t.source.line = 1; // equal rank: re-delivery of the same record
+                }
+                arrivals.push(t);
+            }
+            let want = oracle(&arrivals);
+            for _order in 0..5 {
+                let mut shuffled = arrivals.clone();
+                for i in (1..shuffled.len()).rev() {
+                    shuffled.swap(i, next(i as u64 + 1) as usize);
+                }
+                let mut core = DedupeCore::default();
+                let mut live: Vec<Tick> = Vec::new();
+                let mut changes = Vec::new();
+                for t in shuffled {
+                    core.insert(t);
+                    if next(3) == 0 {
+                        core.drain_changes(&mut changes);
+                    }
+                    for (t, d) in changes.drain(..) {
+                        if d > 0 {
+                            live.push(t);
+                        } else {
+                            let i = live
+                                .iter()
+                                .position(|x| *x == t)
+                                .expect("retraction of a live tick");
+                            live.swap_remove(i);
+                        }
+                    }
+                }
+                core.drain_changes(&mut changes);
+                for (t, d) in changes.drain(..) {
+                    if d > 0 {
+                        live.push(t);
+                    } else {
+                        let i = live
+                            .iter()
+                            .position(|x| *x == t)
+                            .expect("retraction of a live tick");
+                        live.swap_remove(i);
+                    }
+                }
+                live.sort_by_key(|t| t.identity());
+                assert_eq!(live, want);
+            }
+        }
     }
 }
