@@ -15,8 +15,8 @@
 //! per row. Group dead letters carry the row's position in its group as `index`. A tick's line is
 //! the smallest line among its group's rows, and ticks come out in that order.
 
-use super::csvdoc::{CsvDoc, Row};
-use super::fields::{Columns, RowIssues};
+use super::csvdoc::{drive_rows_raw, Row};
+use super::fields::RowIssues;
 use super::{Document, Draft, Format, ParseCtx, ParseOutput};
 use crate::model::render::parse_rfc3339_ms;
 use crate::model::{Components, ErrorCode, Market};
@@ -72,81 +72,37 @@ struct Group {
 
 /// Parses a whole OASIS CSV document (one zip member).
 pub(super) fn parse(doc: &Document<'_>, ctx: &mut ParseCtx, out: &mut ParseOutput) {
-    let mut columns: Option<Columns> = doc.header.map(|h| {
-        let mut hdr = CsvDoc::new(h);
-        match hdr.next_record() {
-            Some(Ok(r)) => Columns::new(r.fields.iter()),
-            _ => Columns::default(),
-        }
-    });
     let mut groups: Vec<Group> = Vec::new();
     let mut by_key: FxHashMap<(String, String, i64, i64), usize> = FxHashMap::default();
-    let mut csv = CsvDoc::new(doc.bytes);
-    while let Some(next) = csv.next_record() {
-        let rec = match next {
-            Ok(rec) => rec,
-            Err((line, why)) => {
-                out.rows += 1;
-                out.dead
-                    .push(ctx.dead(doc, line, 0, 0, ErrorCode::ParseError, vec![why], b""));
-                continue;
-            }
+    drive_rows_raw(doc, ctx, out, |row, line, raw, _ctx, _out| {
+        let (node, run, start_ms, end_ms, comp, value) = read_row(row)?;
+        let member = Member {
+            line,
+            comp,
+            value,
+            raw: span_in(doc.bytes, raw),
         };
-        let Some(cols) = columns.as_ref() else {
-            columns = Some(Columns::new(rec.fields.iter()));
-            continue;
-        };
-        out.rows += 1;
-        let row = Row::Csv {
-            record: rec.fields,
-            columns: cols,
-        };
-        let read = if rec.fields.len() != cols.len() {
-            Err((
-                ErrorCode::ParseError,
-                vec![format!(
-                    "row has {} fields, header has {}",
-                    rec.fields.len(),
-                    cols.len()
-                )],
-            ))
-        } else {
-            read_row(&row)
-        };
-        match read {
-            Ok((node, run, start_ms, end_ms, comp, value)) => {
-                let member = Member {
-                    line: rec.line,
-                    comp,
-                    value,
-                    raw: span_in(doc.bytes, rec.raw),
-                };
-                let key = (node, run, start_ms, end_ms);
-                match by_key.get(&key) {
-                    Some(&i) => {
-                        if let Some(g) = groups.get_mut(i) {
-                            g.members.push(member);
-                        }
-                    }
-                    None => {
-                        by_key.insert(key.clone(), groups.len());
-                        let (node, run, start_ms, end_ms) = key;
-                        groups.push(Group {
-                            node,
-                            run,
-                            start_ms,
-                            end_ms,
-                            members: vec![member],
-                        });
-                    }
+        let key = (node, run, start_ms, end_ms);
+        match by_key.get(&key) {
+            Some(&i) => {
+                if let Some(g) = groups.get_mut(i) {
+                    g.members.push(member);
                 }
             }
-            Err((code, issues)) => {
-                out.dead
-                    .push(ctx.dead(doc, rec.line, 0, 0, code, issues, rec.raw));
+            None => {
+                by_key.insert(key.clone(), groups.len());
+                let (node, run, start_ms, end_ms) = key;
+                groups.push(Group {
+                    node,
+                    run,
+                    start_ms,
+                    end_ms,
+                    members: vec![member],
+                });
             }
         }
-    }
+        Ok(())
+    });
     for g in &groups {
         pivot(g, doc, ctx, out);
     }

@@ -239,6 +239,19 @@ pub(crate) fn drive_rows(
     out: &mut super::ParseOutput,
     mut f: impl FnMut(&Row<'_>, u32, &mut super::ParseCtx, &mut super::ParseOutput) -> RowResult,
 ) {
+    drive_rows_raw(doc, ctx, out, |row, line, _raw, ctx, out| {
+        f(row, line, ctx, out)
+    });
+}
+
+/// As [`drive_rows`], also handing `f` the row's raw bytes (a slice of `doc.bytes`), for
+/// formats that collect rows before deciding (CAISO's pivot groups).
+pub(crate) fn drive_rows_raw(
+    doc: &super::Document<'_>,
+    ctx: &mut super::ParseCtx,
+    out: &mut super::ParseOutput,
+    mut f: impl FnMut(&Row<'_>, u32, &[u8], &mut super::ParseCtx, &mut super::ParseOutput) -> RowResult,
+) {
     use crate::model::ErrorCode;
     let mut columns: Option<Columns> = doc.header.map(|h| {
         let mut hdr = CsvDoc::new(h);
@@ -301,7 +314,7 @@ pub(crate) fn drive_rows(
             record: rec.fields,
             columns: cols,
         };
-        if let Err((code, issues)) = f(&row, rec.line, ctx, out) {
+        if let Err((code, issues)) = f(&row, rec.line, rec.raw, ctx, out) {
             out.dead
                 .push(ctx.dead(doc, rec.line, 0, 0, code, issues, rec.raw));
         }
