@@ -149,6 +149,14 @@ fn generated(params: &str) -> Result<FileInput, RunError> {
 pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
     let plan = Arc::new(plan(&opts)?);
     let feeds = Arc::new(plan.table.clone());
+    tracing::info!(
+        feeds = plan.feeds.len(),
+        striped = plan.striped_feeds().len(),
+        workers = opts.workers,
+        processes = opts.processes,
+        process_index = opts.process_index,
+        "inputs planned"
+    );
     let config = timely_config(&opts)?;
     let workers_total = opts.workers.max(1) * opts.processes.max(1);
     let dirs: Vec<DirConfig> = opts
@@ -213,7 +221,12 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
     })
     .map_err(RunError::Start)?;
     let mut report = None;
-    for r in guards.join() {
+    let joined = guards.join();
+    tracing::info!(
+        elapsed_ms = started.elapsed().as_millis() as u64,
+        "dataflow finished"
+    );
+    for r in joined {
         match r {
             Ok(Some(mut rep)) => {
                 rep.elapsed_s = started.elapsed().as_secs_f64();
