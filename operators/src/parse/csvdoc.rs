@@ -183,7 +183,7 @@ impl<'a> Row<'a> {
                     return Ok(None);
                 };
                 let s = std::str::from_utf8(bytes)
-                    .map_err(|_| format!("field {} is not valid UTF-8", names[0]))?
+                    .map_err(|_| format!("field {} is not valid UTF-8", first(names)))?
                     .trim();
                 Ok((!s.is_empty()).then_some(Cow::Borrowed(s)))
             }
@@ -202,7 +202,7 @@ impl<'a> Row<'a> {
                     Some(serde_json::Value::Number(n)) => Some(Cow::Owned(n.to_string())),
                     Some(serde_json::Value::Bool(b)) => Some(Cow::Owned(b.to_string())),
                     Some(other) => {
-                        return Err(format!("field {} is not a scalar: {other}", names[0]))
+                        return Err(format!("field {} is not a scalar: {other}", first(names)))
                     }
                 })
             }
@@ -212,7 +212,7 @@ impl<'a> Row<'a> {
     /// The text of a required field, or an issue naming it.
     pub fn require(&self, names: &[&str]) -> Result<Cow<'a, str>, String> {
         self.text(names)?
-            .ok_or_else(|| format!("missing {}", names[0]))
+            .ok_or_else(|| format!("missing {}", first(names)))
     }
 
     /// An optional number: `Ok(None)` when absent or empty, an issue when not a finite number.
@@ -221,9 +221,14 @@ impl<'a> Row<'a> {
             None => Ok(None),
             Some(t) => super::fields::parse_f64(&t)
                 .map(Some)
-                .map_err(|e| format!("{}: {e}", names[0])),
+                .map_err(|e| format!("{}: {e}", first(names))),
         }
     }
+}
+
+/// The name a field is reported by: the first of its accepted names.
+fn first<'n>(names: &[&'n str]) -> &'n str {
+    names.first().copied().unwrap_or("field")
 }
 
 /// The result of parsing one stand-alone row: `Err` carries the code and every issue found.
