@@ -5,13 +5,13 @@ use std::fmt::Write as _;
 use std::sync::OnceLock;
 use uuid::Uuid;
 
-/// `NS_TICK` = UUIDv5(NAMESPACE_URL, "https://tickflow.invalid/ns/tick").
+/// `NS_TICK` = UUIDv5(NAMESPACE_URL, `"https://tickflow.invalid/ns/tick"`).
 pub fn ns_tick() -> Uuid {
     static NS: OnceLock<Uuid> = OnceLock::new();
     *NS.get_or_init(|| Uuid::new_v5(&Uuid::NAMESPACE_URL, b"https://tickflow.invalid/ns/tick"))
 }
 
-/// The predecessor's bar namespace, UUIDv5(NAMESPACE_URL, "https://254carbon.com/namespaces/aggregation/bar").
+/// The predecessor's bar namespace, UUIDv5(NAMESPACE_URL, `"https://254carbon.com/namespaces/aggregation/bar"`).
 pub fn ns_bar() -> Uuid {
     static NS: OnceLock<Uuid> = OnceLock::new();
     *NS.get_or_init(|| {
