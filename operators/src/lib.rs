@@ -8,6 +8,7 @@
 //! Errors are data: every fallible stage produces ticks *and* [`model::DeadLetter`]s, never a panic.
 #![deny(missing_docs)]
 
+pub mod curves;
 pub mod dedupe;
 #[cfg(test)]
 mod fixtures;

@@ -1,9 +1,11 @@
-//! The records that flow through tickflow (SPEC §3): [`Tick`], [`DeadLetter`], their identities
-//! and source positions, plus the deterministic ids and the canonical rendering used by every sink.
+//! The records that flow through tickflow (SPEC §3): [`Tick`], [`DeadLetter`], [`CurvePoint`],
+//! their identities and source positions, plus the deterministic ids and the canonical rendering
+//! used by every sink.
 //!
 //! Strings that repeat on every record (tenants, instruments, nodes, runs) are interned [`Sym`]s:
 //! cloning one is a reference-count increment, and across processes they travel as plain strings.
 
+mod curve;
 mod dead_letter;
 mod feed;
 pub mod ids;
@@ -13,6 +15,7 @@ pub mod render;
 mod sym;
 mod tick;
 
+pub use curve::{push_curve_point_json, CurvePoint};
 pub use dead_letter::{DeadLetter, ErrorCode, Stage, RAW_EVENT_MAX_BYTES};
 pub use feed::{FeedId, FeedInfo, FeedKind, FeedTable, SourcePos};
 pub use market::Market;
