@@ -10,8 +10,8 @@
 //! in any order within a batch) and [`drain`](ForwardCurves::drain) differential point updates:
 //! for every point that changed, `(old, −1)` before `(new, +1)`; unchanged points produce nothing.
 //! Summing every drained update gives the current snapshot, which equals the from-scratch
-//! computation over the current inputs (oracle tests in `forward_tests.rs` and
-//! `delivery_tests.rs`). Output depends only on the multiset of inputs, never on their order, so
+//! computation over the current inputs (oracle tests in `tests/forward.rs` and
+//! `tests/delivery.rs`). Output depends only on the multiset of inputs, never on their order, so
 //! it is deterministic at any parallelism.
 //!
 //! Nothing here fails: inputs that cannot form a point (a curve without a definition, a delivery
@@ -19,9 +19,11 @@
 
 mod delivery;
 #[cfg(test)]
+#[path = "tests/delivery.rs"]
 mod delivery_tests;
 mod forward;
 #[cfg(test)]
+#[path = "tests/forward.rs"]
 mod forward_tests;
 mod inputs;
 mod interpolate;
