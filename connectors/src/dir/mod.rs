@@ -6,10 +6,12 @@
 //! the SPEC §6 orders, so the files are byte-identical at any worker or process count.
 //! With `--changes`, `{stem}.changes.jsonl` logs every update with its `diff` instead.
 
+mod keyed;
 mod runs;
 mod sink;
 
-pub use runs::{merge_runs, SortedRuns};
+pub use keyed::KeyedView;
+pub use runs::{merge_runs, push_key_i64, SortedRuns};
 pub use sink::{finalize_dir, DirSink};
 
 use std::collections::BTreeSet;
