@@ -9,6 +9,7 @@
 #![deny(missing_docs)]
 
 pub mod dedupe;
+pub mod enrich;
 #[cfg(test)]
 mod fixtures;
 pub mod model;
