@@ -4,7 +4,7 @@
 //! sinks take the pipeline's updates and report when they are durable. One folder per connector,
 //! split by role; [`source::SourceReader`] and [`sink::Sink`] are the only two contracts. The
 //! data [`generator`] behind `tickflow generate`, the `generator:` input and the bundled samples
-//! lives here too, and so does the reference-data loader ([`reference`]).
+//! lives here too, and so does the reference-data loader ([`mod@reference`]).
 #![deny(missing_docs)]
 
 pub mod dir;

@@ -232,3 +232,20 @@ fn api_keys_are_valid_from_their_start_only() {
     assert_eq!(k.map(|k| k.tenant_id.is_none()), Some(true));
     assert!(view.api_key("cd34", ms("2024-06-01T00:00:00Z")).is_none());
 }
+
+#[test]
+fn rows_round_trip_through_serde_and_keys_identify_versions() {
+    let a = row(instrument("PJM.DA.X", "2024-01-01T00:00:00Z", "standard"));
+    let text = serde_json::to_string(&a).unwrap_or_default();
+    let back: Option<crate::model::ReferenceRow> = serde_json::from_str(&text).ok();
+    assert_eq!(back.as_ref(), Some(&a));
+    let mut changed = instrument("PJM.DA.X", "2024-01-01T00:00:00Z", "premium");
+    changed.active = false;
+    let b = row(changed);
+    assert_eq!(a.key(), b.key());
+    assert_ne!(a, b);
+    let later = row(instrument("PJM.DA.X", "2025-01-01T00:00:00Z", "standard"));
+    assert!(a.key() < later.key());
+    let k = row(api_key("ab", Some("acme"), "2024-01-01T00:00:00Z")).key();
+    assert_eq!((k.table, k.tenant_id, &*k.id), (Table::ApiKeys, None, "ab"));
+}
