@@ -4,13 +4,14 @@
 //! sinks take the pipeline's updates and report when they are durable. One folder per connector,
 //! split by role; [`source::SourceReader`] and [`sink::Sink`] are the only two contracts. The
 //! data [`generator`] behind `tickflow generate`, the `generator:` input and the bundled samples
-//! lives here too.
+//! lives here too, and so does the reference-data loader ([`mod@reference`]).
 #![deny(missing_docs)]
 
 pub mod dir;
 pub mod file;
 pub mod generator;
 pub mod null;
+pub mod reference;
 pub mod sink;
 pub mod source;
 pub mod stdout;

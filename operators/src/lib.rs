@@ -10,6 +10,7 @@
 
 pub mod curves;
 pub mod dedupe;
+pub mod enrich;
 #[cfg(test)]
 mod fixtures;
 pub mod model;

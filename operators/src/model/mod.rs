@@ -7,19 +7,23 @@
 
 mod curve;
 mod dead_letter;
+mod enrichment;
 mod feed;
 pub mod ids;
 mod market;
 mod raw;
+pub mod reference;
 pub mod render;
 mod sym;
 mod tick;
 
 pub use curve::{push_curve_point_json, CurvePoint};
 pub use dead_letter::{DeadLetter, ErrorCode, Stage, RAW_EVENT_MAX_BYTES};
+pub use enrichment::{ClassificationMethod, Enrichment};
 pub use feed::{FeedId, FeedInfo, FeedKind, FeedTable, SourcePos};
 pub use market::Market;
 pub use raw::RawDocument;
+pub use reference::{ReferenceRow, RowKey, Table};
 pub use sym::{Interner, Sym};
 pub use tick::{route_hash, Components, QualityFlag, QualityFlags, Tick, TickIdentity};
 

@@ -4,7 +4,7 @@
 //!
 //! These functions are deterministic: the same value renders to the same bytes on every worker.
 
-use super::{DeadLetter, EpochMs, FeedTable, Tick};
+use super::{DeadLetter, Enrichment, EpochMs, FeedTable, Sym, Tick};
 use base64::Engine as _;
 use std::fmt::Write as _;
 
@@ -224,6 +224,38 @@ pub fn push_tick_json(out: &mut String, t: &Tick, feeds: &FeedTable, with_wall_c
     out.push('}');
 }
 
+/// Appends the enrichment fields of a `ticks.jsonl` line (SPEC §3), each preceded by a comma:
+/// `,"commodity":…,"region":…,"product_tier":…,"contract_size":…,"tick_size":…,
+/// "classification_confidence":…,"classification_method":…` (`null` where absent).
+pub fn push_enrichment_json(out: &mut String, e: &Enrichment) {
+    for (name, v) in [
+        ("commodity", &e.commodity),
+        ("region", &e.region),
+        ("product_tier", &e.product_tier),
+    ] {
+        let _ = write!(out, ",\"{name}\":");
+        push_opt_str_json(out, v.as_ref());
+    }
+    out.push_str(",\"contract_size\":");
+    push_opt_num_json(out, e.contract_size);
+    out.push_str(",\"tick_size\":");
+    push_opt_num_json(out, e.tick_size);
+    out.push_str(",\"classification_confidence\":");
+    push_num(out, e.classification_confidence);
+    let _ = write!(
+        out,
+        ",\"classification_method\":\"{}\"",
+        e.classification_method.name()
+    );
+}
+
+fn push_opt_str_json(out: &mut String, s: Option<&Sym>) {
+    match s {
+        Some(s) => push_json_str(out, s),
+        None => out.push_str("null"),
+    }
+}
+
 /// Appends one dead letter as a `dead_letters.jsonl` line (no trailing newline).
 pub fn push_dead_letter_json(out: &mut String, d: &DeadLetter, with_wall_clock: bool) {
     let _ = write!(out, "{{\"event_id\":\"{}\"", d.event_id());
@@ -296,6 +328,36 @@ mod tests {
         let mut s = String::new();
         push_time_offset(&mut s, 1_730_610_000_000);
         assert_eq!(s, "2024-11-03T05:00:00+00:00");
+    }
+
+    #[test]
+    fn enrichment_renders_nulls_and_numbers() {
+        use crate::model::ClassificationMethod;
+        let mut s = String::new();
+        push_enrichment_json(&mut s, &Enrichment::fallback());
+        assert_eq!(
+            s,
+            ",\"commodity\":null,\"region\":null,\"product_tier\":null,\"contract_size\":null,\
+             \"tick_size\":null,\"classification_confidence\":0.1,\"classification_method\":\"fallback\""
+        );
+        let e = Enrichment {
+            commodity: Some("electricity".into()),
+            region: Some("north\"east".into()),
+            product_tier: Some("standard".into()),
+            contract_size: Some(1.0),
+            tick_size: Some(0.01),
+            classification_confidence: 0.95,
+            classification_method: ClassificationMethod::Database,
+            missing_metadata: false,
+        };
+        s.clear();
+        push_enrichment_json(&mut s, &e);
+        assert_eq!(
+            s,
+            ",\"commodity\":\"electricity\",\"region\":\"north\\\"east\",\"product_tier\":\"standard\",\
+             \"contract_size\":1,\"tick_size\":0.01,\"classification_confidence\":0.95,\
+             \"classification_method\":\"database\""
+        );
     }
 
     #[test]
