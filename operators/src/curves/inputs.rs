@@ -8,36 +8,7 @@ use super::canonical_price;
 use crate::model::{EpochMs, Sym, Tick};
 use std::cmp::Ordering;
 
-/// How a forward curve fills members without a price (`curve_definitions.interpolation`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
-pub enum Interpolation {
-    /// Linear on `delivery_start` between the nearest priced neighbours.
-    Linear,
-    /// The previous priced point carried forward (the first one backward).
-    Flat,
-}
-
-impl Interpolation {
-    /// Parses `linear` / `flat` (trimmed, case-insensitive); `None` otherwise.
-    pub fn from_name(s: &str) -> Option<Interpolation> {
-        let s = s.trim();
-        if s.eq_ignore_ascii_case("linear") {
-            Some(Interpolation::Linear)
-        } else if s.eq_ignore_ascii_case("flat") {
-            Some(Interpolation::Flat)
-        } else {
-            None
-        }
-    }
-
-    /// The name as written in reference data (`linear`, `flat`).
-    pub fn name(self) -> &'static str {
-        match self {
-            Interpolation::Linear => "linear",
-            Interpolation::Flat => "flat",
-        }
-    }
-}
+pub use crate::model::reference::Interpolation;
 
 /// A curve definition: the part of a `curve_definitions` row the curve computation needs.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
