@@ -86,6 +86,7 @@ fn two_processes_match_one() {
     for status in done.into_iter().flatten() {
         assert!(status.success(), "a cluster process failed: {status}");
     }
+    let _ = p1.wait();
     let summary = String::from_utf8_lossy(&p0.wait_with_output().unwrap().stdout).into_owned();
     assert!(summary.contains("4 worker(s)"), "{summary}");
     for name in ["ticks.jsonl", "dead_letters.jsonl"] {

@@ -96,7 +96,7 @@ mod tests {
         v.apply(0, b"k".to_vec(), b"old".to_vec(), 1).unwrap();
         v.apply(1, b"k".to_vec(), b"new".to_vec(), 1).unwrap();
         v.apply(1, b"k".to_vec(), b"old".to_vec(), -1).unwrap();
-        assert_eq!(v.live.get(&b"k".to_vec()), Some(&b"new".to_vec()));
+        assert_eq!(v.live.get(b"k".as_slice()), Some(&b"new".to_vec()));
         v.apply(2, b"k".to_vec(), b"new".to_vec(), -1).unwrap();
         assert!(v.live.is_empty());
     }
