@@ -43,11 +43,15 @@ pub fn run_to_dir(
     extra_output: Option<&str>,
 ) -> tickflow::summary::RunReport {
     // Small batches, so record streams are cut into many stripes dealt across workers.
+    let reference =
+        tickflow::cli::reference_rows(&format!("dir:{}", repo_root().join("reference").display()))
+            .expect("bundled reference data loads");
     let mut opts = RunOptions {
         workers,
         batch_max_bytes: 64 * 1024,
         ..RunOptions::default()
     };
+    opts.normalize.reference = reference;
     for i in inputs {
         opts.inputs.push(parse_input(i).expect("input spec"));
     }

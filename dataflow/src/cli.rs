@@ -6,10 +6,12 @@ use crate::runtime::{run, RunOptions};
 use crate::spec::{parse_input, parse_output, OutputSpec};
 use clap::{Args, Parser, Subcommand};
 use operators::model::Market;
+use operators::model::ReferenceRow;
 use operators::normalize::NormalizeConfig;
 use operators::parse::PriceBounds;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 /// tickflow: one timely/differential dataflow job that normalizes ISO market prices.
 #[derive(Debug, Parser)]
@@ -157,6 +159,44 @@ fn env_vars() -> Vec<(String, String)> {
         .collect()
 }
 
+/// Where the bundled reference set lives: `$TICKFLOW_REFERENCE`, `./reference`, or the repo's.
+pub fn reference_dir() -> PathBuf {
+    if let Some(p) = std::env::var_os("TICKFLOW_REFERENCE") {
+        return PathBuf::from(p);
+    }
+    let local = PathBuf::from("reference");
+    if local.is_dir() {
+        return local;
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../reference")
+}
+
+/// Loads the reference rows named by `reference.source`: `embedded` (the bundled set, when
+/// present), `dir:PATH` (every bad row reported), or `postgres` (a later issue).
+pub fn reference_rows(source: &str) -> Result<Option<Arc<Vec<ReferenceRow>>>, String> {
+    let dir = match source.trim() {
+        "" | "embedded" => {
+            let dir = reference_dir();
+            if !dir.is_dir() {
+                tracing::warn!(dir = %dir.display(), "bundled reference data not found: ticks are not enriched");
+                return Ok(None);
+            }
+            dir
+        }
+        s => match s.strip_prefix("dir:") {
+            Some(p) => PathBuf::from(p),
+            None => {
+                return Err(format!(
+                    "--reference {s}: PostgreSQL reference data is not available in this build yet"
+                ))
+            }
+        },
+    };
+    connectors::reference::load_dir(&dir)
+        .map(|rows| Some(Arc::new(rows)))
+        .map_err(|e| format!("--reference {}: {e}", dir.display()))
+}
+
 /// The configuration layers' view of `tickflow run`'s flags.
 pub fn flag_overrides(args: &RunArgs) -> FlagOverrides {
     FlagOverrides {
@@ -179,12 +219,6 @@ pub fn resolve_run(config: &Config, args: &RunArgs) -> Result<RunOptions, Vec<St
     let mut errors = Vec::new();
     if args.serve || args.follow {
         errors.push("--serve and --follow are not available in this build yet".into());
-    }
-    if !config.reference.source.is_empty() && config.reference.source != "embedded" {
-        errors.push(format!(
-            "--reference {}: reference data is not available in this build yet",
-            config.reference.source
-        ));
     }
     let mut opts = RunOptions::default();
     let inputs: Vec<String> = if config.pipeline.inputs.is_empty() {
@@ -230,6 +264,13 @@ pub fn resolve_run(config: &Config, args: &RunArgs) -> Result<RunOptions, Vec<St
                     (*m, lo, hi)
                 })
                 .collect(),
+        },
+        reference: match reference_rows(&config.reference.source) {
+            Ok(rows) => rows,
+            Err(e) => {
+                errors.push(e);
+                None
+            }
         },
     };
     if errors.is_empty() {

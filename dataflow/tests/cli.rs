@@ -194,6 +194,23 @@ fn run_without_arguments_processes_the_bundled_samples() {
     }
     let ticks = std::fs::read_to_string(tmp.path().join("out/ticks.jsonl")).unwrap();
     assert!(ticks.lines().count() > 1000, "{}", ticks.lines().count());
+    // The bundled reference set enriches the samples: known instruments from the database,
+    // the others by rules and market hints, flagged missing_metadata but never dropped.
+    let western: Vec<_> = ticks
+        .lines()
+        .filter(|l| l.contains("\"instrument_id\":\"PJM.DA.WESTERN HUB\""))
+        .collect();
+    assert!(!western.is_empty());
+    assert!(western
+        .iter()
+        .all(|l| l.contains("\"classification_method\":\"database\"")
+            && l.contains("\"classification_confidence\":0.95")));
+    let unknown: Vec<_> = ticks
+        .lines()
+        .filter(|l| l.contains("\"classification_method\":\"rule_based\""))
+        .collect();
+    assert!(!unknown.is_empty());
+    assert!(unknown.iter().all(|l| l.contains("\"missing_metadata\"")));
     assert!(tmp.path().join("out/dead_letters.jsonl").is_file());
 }
 

@@ -268,6 +268,7 @@ mod tests {
                 elem: 0,
             },
             ingested_at_ms: 0,
+            enrichment: None,
         }
     }
 

@@ -4,8 +4,13 @@
 //! the pure parsers of [`crate::parse`]. Errors are data: the second output carries one
 //! [`DeadLetter`] per rejected record. Counters of rows, ticks and dead letters per market are
 //! accumulated into a shared [`NormalizeStats`] for the run summary and metrics.
+//!
+//! With reference data configured, each tick is also enriched here, once, as of its
+//! `interval_start` (aliases resolved before its identity is decided downstream): what was
+//! emitted is never rewritten by later reference changes (SPEC §5).
 
-use crate::model::{DeadLetter, FeedTable, Market, RawDocument, Tick};
+use crate::enrich::{Enricher, ReferenceView};
+use crate::model::{DeadLetter, FeedTable, Market, RawDocument, ReferenceRow, Tick};
 use crate::parse::{parse_document, Document, ParseCtx, ParseOutput, PriceBounds};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -39,6 +44,8 @@ pub struct NormalizeConfig {
     pub default_tenant: String,
     /// Price bounds for `out_of_range`.
     pub bounds: PriceBounds,
+    /// Reference rows to enrich with (aliases, instruments, rules); `None` = no enrichment.
+    pub reference: Option<Arc<Vec<ReferenceRow>>>,
 }
 
 impl Default for NormalizeConfig {
@@ -46,6 +53,7 @@ impl Default for NormalizeConfig {
         NormalizeConfig {
             default_tenant: "default".into(),
             bounds: PriceBounds::default(),
+            reference: None,
         }
     }
 }
@@ -87,6 +95,10 @@ impl<'scope> Normalize<'scope> for Stream<'scope, u64, Vec<RawDocument>> {
             // input documents, whose capabilities `for_each_time` hands us.
             let mut ctx = ParseCtx::new(&config.default_tenant, config.bounds.clone());
             let mut out = ParseOutput::default();
+            let mut enricher = config
+                .reference
+                .as_ref()
+                .map(|rows| Enricher::new(ReferenceView::from_rows(rows.iter().cloned())));
             move |_frontiers| {
                 let mut ticks_out = ticks_out.activate();
                 let mut dead_out = dead_out.activate();
@@ -96,6 +108,11 @@ impl<'scope> Normalize<'scope> for Stream<'scope, u64, Vec<RawDocument>> {
                         for raw in batch.drain(..) {
                             out.clear();
                             parse_raw(&raw, &feeds, &mut ctx, &mut out);
+                            if let Some(enricher) = enricher.as_mut() {
+                                for t in out.ticks.iter_mut() {
+                                    enricher.apply(t);
+                                }
+                            }
                             stats.documents += 1;
                             stats.bytes += raw.bytes.len() as u64;
                             stats.rows += out.rows;

@@ -33,6 +33,7 @@ fn tick(instrument: &str, market: Market, at: &str) -> Tick {
         source_system: "test".into(),
         source: SourcePos::default(),
         ingested_at_ms: 0,
+        enrichment: None,
     }
 }
 

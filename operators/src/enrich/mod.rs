@@ -282,3 +282,41 @@ pub fn enrich(tick: &Tick, view: &ReferenceView) -> Enrichment {
         missing_metadata: true,
     }
 }
+
+/// Enriches ticks on one worker: resolves aliases, attaches the [`Enrichment`] (shared through an
+/// `Arc` by consecutive ticks of one instrument version) and flags `missing_metadata`.
+#[derive(Debug)]
+pub struct Enricher {
+    view: ReferenceView,
+    last: rustc_hash::FxHashMap<(Sym, Sym), std::sync::Arc<Enrichment>>,
+}
+
+impl Enricher {
+    /// An enricher over `view`.
+    pub fn new(view: ReferenceView) -> Enricher {
+        Enricher {
+            view,
+            last: Default::default(),
+        }
+    }
+
+    /// Resolves the tick's alias and enriches it as of its `interval_start`.
+    pub fn apply(&mut self, tick: &mut Tick) {
+        alias::resolve_tick(tick, &self.view);
+        let e = enrich(tick, &self.view);
+        if e.missing_metadata {
+            tick.flags
+                .insert(crate::model::QualityFlag::MissingMetadata);
+        }
+        let key = (tick.tenant_id.clone(), tick.instrument_id.clone());
+        let shared = match self.last.get(&key) {
+            Some(a) if **a == e => a.clone(),
+            _ => {
+                let a = std::sync::Arc::new(e);
+                self.last.insert(key, a.clone());
+                a
+            }
+        };
+        tick.enrichment = Some(shared);
+    }
+}

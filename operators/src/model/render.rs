@@ -216,6 +216,9 @@ pub fn push_tick_json(out: &mut String, t: &Tick, feeds: &FeedTable, with_wall_c
     push_json_str(out, &t.source_system);
     out.push_str(",\"source\":");
     push_json_str(out, &feeds.render(&t.source));
+    if let Some(e) = &t.enrichment {
+        push_enrichment_json(out, e);
+    }
     if with_wall_clock {
         out.push_str(",\"ingested_at\":\"");
         push_time(out, t.ingested_at_ms);

@@ -171,6 +171,9 @@ pub struct Tick {
     pub source: SourcePos,
     /// Wall-clock ingestion time, epoch ms (exempt from determinism; not written to `dir:` files).
     pub ingested_at_ms: EpochMs,
+    /// Reference-data enrichment (SPEC §5), shared between the ticks of one instrument version;
+    /// `None` until the enrich stage ran.
+    pub enrichment: Option<std::sync::Arc<super::Enrichment>>,
 }
 
 impl Tick {

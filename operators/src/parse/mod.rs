@@ -178,6 +178,7 @@ impl ParseCtx {
             source_system,
             source: doc.pos(d.line, d.elem),
             ingested_at_ms: doc.ingested_at_ms,
+            enrichment: None,
         };
         self.flag(&mut tick);
         tick

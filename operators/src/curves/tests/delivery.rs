@@ -37,6 +37,7 @@ fn da(market: Market, node: &str, start: EpochMs, price: f64) -> Tick {
         source_system: s("t"),
         source: SourcePos::default(),
         ingested_at_ms: 0,
+        enrichment: None,
     }
 }
 
@@ -295,6 +296,7 @@ fn delivery_curves_match_the_points_of_the_live_ticks() {
                     source_system: sym("t"),
                     source: SourcePos::default(),
                     ingested_at_ms: 0,
+                    enrichment: None,
                 };
                 live_ticks.insert(key, t.clone());
                 updates.push((t, 1));

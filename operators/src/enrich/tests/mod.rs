@@ -132,6 +132,7 @@ pub(super) fn tick(instrument: &str, market: Market, at: &str) -> Tick {
         source_system: "test".into(),
         source: SourcePos::default(),
         ingested_at_ms: 0,
+        enrichment: None,
     }
 }
 

@@ -166,6 +166,7 @@ impl Builder {
             source_system: self.source_system.clone(),
             source: doc.pos(line, 0),
             ingested_at_ms: doc.ingested_at_ms,
+            enrichment: None,
         };
         ctx.flag(&mut tick);
         Ok(tick)
