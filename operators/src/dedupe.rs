@@ -272,6 +272,21 @@ mod tests {
         }
     }
 
+    /// Applies drained changes to the live multiset, checking every retraction hits a live tick.
+    fn apply(live: &mut Vec<Tick>, changes: &mut Vec<(Tick, i64)>) {
+        for (t, d) in changes.drain(..) {
+            if d > 0 {
+                live.push(t);
+            } else {
+                let i = live
+                    .iter()
+                    .position(|x| *x == t)
+                    .expect("retraction of a live tick");
+                live.swap_remove(i);
+            }
+        }
+    }
+
     fn final_state(arrivals: &[Tick]) -> Vec<Tick> {
         let mut core = DedupeCore::default();
         let mut live: Vec<Tick> = Vec::new();
@@ -279,17 +294,7 @@ mod tests {
         for t in arrivals {
             core.insert(t.clone());
             core.drain_changes(&mut changes);
-            for (t, d) in changes.drain(..) {
-                if d > 0 {
-                    live.push(t);
-                } else {
-                    let i = live
-                        .iter()
-                        .position(|x| *x == t)
-                        .expect("retraction of a live tick");
-                    live.swap_remove(i);
-                }
-            }
+            apply(&mut live, &mut changes);
         }
         live
     }
@@ -400,30 +405,10 @@ mod tests {
                     if next(3) == 0 {
                         core.drain_changes(&mut changes);
                     }
-                    for (t, d) in changes.drain(..) {
-                        if d > 0 {
-                            live.push(t);
-                        } else {
-                            let i = live
-                                .iter()
-                                .position(|x| *x == t)
-                                .expect("retraction of a live tick");
-                            live.swap_remove(i);
-                        }
-                    }
+                    apply(&mut live, &mut changes);
                 }
                 core.drain_changes(&mut changes);
-                for (t, d) in changes.drain(..) {
-                    if d > 0 {
-                        live.push(t);
-                    } else {
-                        let i = live
-                            .iter()
-                            .position(|x| *x == t)
-                            .expect("retraction of a live tick");
-                        live.swap_remove(i);
-                    }
-                }
+                apply(&mut live, &mut changes);
                 live.sort_by_key(|t| t.identity());
                 assert_eq!(live, want);
             }
