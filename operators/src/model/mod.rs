@@ -1,20 +1,25 @@
-//! The records that flow through tickflow (SPEC §3): [`Tick`], [`DeadLetter`], their identities
-//! and source positions, plus the deterministic ids and the canonical rendering used by every sink.
+//! The records that flow through tickflow (SPEC §3): [`Tick`], [`DeadLetter`], [`Bar`],
+//! [`LatestPrice`], their identities and source positions, plus the deterministic ids and the
+//! canonical rendering used by every sink.
 //!
 //! Strings that repeat on every record (tenants, instruments, nodes, runs) are interned [`Sym`]s:
 //! cloning one is a reference-count increment, and across processes they travel as plain strings.
 
+mod bar;
 mod dead_letter;
 mod feed;
 pub mod ids;
+mod latest;
 mod market;
 mod raw;
 pub mod render;
 mod sym;
 mod tick;
 
+pub use bar::{Bar, BarInterval, UnknownInterval, BARS_CSV_HEADER, DAY_MS};
 pub use dead_letter::{DeadLetter, ErrorCode, Stage, RAW_EVENT_MAX_BYTES};
 pub use feed::{FeedId, FeedInfo, FeedKind, FeedTable, SourcePos};
+pub use latest::{LatestPrice, LATEST_CSV_HEADER};
 pub use market::Market;
 pub use raw::RawDocument;
 pub use sym::{Interner, Sym};
