@@ -149,11 +149,11 @@ impl LatestBook {
             return;
         }
         self.stats.updates += 1;
-        let insts = match self.tenants.get_mut(&*tick.tenant_id) {
+        let insts = match self.tenants.get_mut(&tick.tenant_id) {
             Some(m) => m,
             None => self.tenants.entry(tick.tenant_id.clone()).or_default(),
         };
-        let inst = match insts.get_mut(&*tick.instrument_id) {
+        let inst = match insts.get_mut(&tick.instrument_id) {
             Some(i) => i,
             None => insts.entry(tick.instrument_id.clone()).or_default(),
         };

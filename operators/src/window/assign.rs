@@ -31,10 +31,12 @@ struct DayCache {
     recent: [(EpochMs, EpochMs); 2],
 }
 
-/// Assigns ticks to windows, caching each market's zone and recent operating days.
+/// Assigns ticks to windows, caching each market's zone and recent operating days (and the
+/// last window of each sub-day interval, which saves a division on in-order streams).
 #[derive(Clone, Debug)]
 pub struct WindowAssigner {
     days: [DayCache; 8],
+    last: [(EpochMs, EpochMs); 4],
 }
 
 impl Default for WindowAssigner {
@@ -56,6 +58,7 @@ impl WindowAssigner {
                 zone: DayZone::Unloaded,
                 recent: [(0, 0); 2],
             }),
+            last: [(0, 0); 4],
         }
     }
 
@@ -67,12 +70,18 @@ impl WindowAssigner {
         market: Market,
         interval_start_ms: EpochMs,
     ) -> (EpochMs, EpochMs) {
-        match interval.duration_ms() {
-            Some(d) => {
-                let start = interval_start_ms.div_euclid(d) * d;
-                (start, start.saturating_add(d))
+        let t = interval_start_ms;
+        match (interval.duration_ms(), self.last.get_mut(interval.index())) {
+            (Some(_), Some(w)) if w.0 <= t && t < w.1 => *w,
+            (Some(d), last) => {
+                let start = t.div_euclid(d) * d;
+                let w = (start, start.saturating_add(d));
+                if let Some(l) = last {
+                    *l = w;
+                }
+                w
             }
-            None => self.day_of(market, interval_start_ms),
+            (None, _) => self.day_of(market, t),
         }
     }
 

@@ -13,12 +13,20 @@
 //! interval, window_start, diff), so it does not depend on hash or arrival order. With
 //! `provisional` off, drains emit nothing and only final bars appear (for `dir:` final state).
 //!
-//! State: per open window one [`BarAcc`] (which holds its live ticks) and, with provisional
-//! output, the last emitted bar; a closed window is released at once and remembered only as the
-//! per-market closing horizon, so updates for it are ignored (never reopen a final bar).
+//! State: per open window a `BarState` (sums and extremes, no ticks) and, with provisional
+//! output, the last emitted bar; per instrument one *pool* holding each live tick once for all
+//! intervals (sorted by interval_start, with a bit per interval saying which bars it is in), read
+//! only to rescan a bar whose open, close, high or low was retracted. A closed window is released
+//! at once and remembered only as the per-market closing horizon, so updates for it are ignored
+//! (a final bar never reopens); pool entries go when their largest window is final.
+//!
+//! Cost per `+1`: two hash lookups (tenant, instrument), one window computation and one bar
+//! update per interval, one pool append — no allocation once vectors have grown. A `−1` looks
+//! the tick up among the pool entries with the same interval_start.
 
 use super::assign::{market_slot, WindowAssigner};
-use super::ohlc::BarAcc;
+use super::instrument::{bit, refresh, InstrumentBars, OpenBar};
+use super::ohlc::{BarState, Entry, Fixed};
 use crate::model::{Bar, BarInterval, EpochMs, Market, Sym, Tick};
 use rustc_hash::FxHashMap;
 
@@ -37,41 +45,6 @@ pub struct BarStats {
     pub finalized: u64,
 }
 
-#[derive(Debug)]
-struct OpenBar {
-    interval: BarInterval,
-    market: Market,
-    acc: BarAcc,
-    /// The last non-final bar emitted (provisional output only).
-    emitted: Option<Bar>,
-    dirty: bool,
-}
-
-#[derive(Debug, Default)]
-struct InstrumentBars {
-    bars: Vec<OpenBar>,
-    /// Position in `bars` of the last window hit, per interval (a hint; checked before use).
-    hint: [usize; 5],
-    touched_gen: u64,
-}
-
-impl InstrumentBars {
-    fn find(&mut self, interval: BarInterval, start: EpochMs) -> Option<usize> {
-        let slot = interval.index();
-        let is = |b: &OpenBar| b.interval == interval && b.acc.window().0 == start;
-        let h = self.hint.get(slot).copied().unwrap_or(0);
-        let p = if self.bars.get(h).is_some_and(is) {
-            h
-        } else {
-            self.bars.iter().rposition(is)?
-        };
-        if let Some(x) = self.hint.get_mut(slot) {
-            *x = p;
-        }
-        Some(p)
-    }
-}
-
 /// All open bars of one worker.
 #[derive(Debug)]
 pub struct BarBook {
@@ -83,8 +56,9 @@ pub struct BarBook {
     gen: u64,
     /// Per market: windows with `window_end <= closed` are final and released.
     closed: [EpochMs; 8],
-    /// A lower bound of the smallest `window_end` among open bars.
-    next_deadline: EpochMs,
+    /// Per market, a lower bound of the smallest `window_end` among its open bars: closing
+    /// scans only when some market's horizon reaches it.
+    next_deadline: [EpochMs; 8],
     open: [usize; 5],
     provisional: bool,
     /// Counters.
@@ -104,7 +78,7 @@ impl BarBook {
             touched: Vec::new(),
             gen: 1,
             closed: [EpochMs::MIN; 8],
-            next_deadline: EpochMs::MAX,
+            next_deadline: [EpochMs::MAX; 8],
             open: [0; 5],
             provisional: true,
             stats: BarStats::default(),
@@ -122,6 +96,15 @@ impl BarBook {
         &self.intervals
     }
 
+    /// Number of live ticks held for rescans (each once, whatever the number of intervals).
+    pub fn held_ticks(&self) -> usize {
+        self.tenants
+            .values()
+            .flat_map(|m| m.values())
+            .map(|i| i.pool.len())
+            .sum()
+    }
+
     /// Number of open windows of `interval`.
     pub fn open_windows(&self, interval: BarInterval) -> usize {
         self.open.get(interval.index()).copied().unwrap_or(0)
@@ -137,7 +120,8 @@ impl BarBook {
     }
 
     /// Applies `diff` copies of `tick` to each configured window still open for it
-    /// (`window_end > horizon_ms` and not finalized). Returns the number of windows updated.
+    /// (`window_end > horizon_ms` and not finalized). Returns the number of windows open for the
+    /// tick: 0 means it was too late for every window (a `LATE_DATA` dead letter upstream).
     pub fn update(&mut self, tick: &Tick, diff: i64, horizon_ms: EpochMs) -> usize {
         if diff == 0 {
             return 0;
@@ -160,49 +144,68 @@ impl BarBook {
             return 0;
         }
         self.stats.updates += 1;
-        let insts = match self.tenants.get_mut(&*tick.tenant_id) {
+        let mask = wins.iter().take(n).fold(0, |m, w| m | bit(w.0));
+        let insts = match self.tenants.get_mut(&tick.tenant_id) {
             Some(m) => m,
+            None if diff < 0 => {
+                self.stats.unmatched_retractions += n as u64;
+                return n;
+            }
             None => self.tenants.entry(tick.tenant_id.clone()).or_default(),
         };
-        let inst = match insts.get_mut(&*tick.instrument_id) {
+        let inst = match insts.get_mut(&tick.instrument_id) {
             Some(i) => i,
-            None => insts.entry(tick.instrument_id.clone()).or_default(),
+            None if diff < 0 => {
+                self.stats.unmatched_retractions += n as u64;
+                return n;
+            }
+            None => insts
+                .entry(tick.instrument_id.clone())
+                .or_insert_with(|| InstrumentBars::new(tick.market)),
         };
         if inst.touched_gen != self.gen {
             inst.touched_gen = self.gen;
             self.touched
                 .push((tick.tenant_id.clone(), tick.instrument_id.clone()));
         }
-        for &(iv, s, e) in wins.iter().take(n) {
-            let bar = match inst.find(iv, s).and_then(|p| inst.bars.get_mut(p)) {
-                Some(b) => b,
-                None if diff < 0 => {
-                    self.stats.unmatched_retractions += 1;
-                    continue;
-                }
-                None => {
-                    self.stats.opened += 1;
-                    if let Some(c) = self.open.get_mut(iv.index()) {
-                        *c += 1;
+        if diff > 0 {
+            for _ in 0..diff {
+                let e = Entry::of(tick, mask);
+                let fx = Fixed::of(&e);
+                for &(iv, s, end) in wins.iter().take(n) {
+                    let p = match inst.find(iv, s) {
+                        Some(p) => p,
+                        None => {
+                            self.stats.opened += 1;
+                            if let Some(c) = self.open.get_mut(iv.index()) {
+                                *c += 1;
+                            }
+                            let d = &mut self.next_deadline[market_slot(tick.market)];
+                            *d = (*d).min(end);
+                            inst.bars.push(OpenBar {
+                                interval: iv,
+                                state: BarState::new(s, end),
+                                emitted: None,
+                                dirty: false,
+                            });
+                            inst.bars.len() - 1
+                        }
+                    };
+                    if let Some(b) = inst.bars.get_mut(p) {
+                        b.state.insert(&e, &fx);
+                        b.dirty = true;
                     }
-                    self.next_deadline = self.next_deadline.min(e);
-                    inst.bars.push(OpenBar {
-                        interval: iv,
-                        market: tick.market,
-                        acc: BarAcc::new(s, e),
-                        emitted: None,
-                        dirty: false,
-                    });
-                    match inst.bars.last_mut() {
-                        Some(b) => b,
-                        None => continue,
-                    }
                 }
-            };
-            if !bar.acc.update(tick, diff) {
-                self.stats.unmatched_retractions += 1;
+                inst.pool_insert(e);
             }
-            bar.dirty = true;
+            return n;
+        }
+        for _ in diff..0 {
+            for &(iv, s, _) in wins.iter().take(n) {
+                if !inst.retract(tick, iv, s) {
+                    self.stats.unmatched_retractions += 1;
+                }
+            }
         }
         n
     }
@@ -225,24 +228,26 @@ impl BarBook {
             let Some(inst) = insts.get_mut(&instrument) else {
                 continue;
             };
+            let pool = &inst.pool;
             inst.bars.retain_mut(|b| {
                 if !b.dirty {
                     return true;
                 }
                 b.dirty = false;
+                refresh(pool, b);
                 if *provisional {
-                    let new = b.acc.bar(&tenant, &instrument, b.interval, false);
-                    if new != b.emitted {
+                    let new = b.state.bar(&tenant, &instrument, b.interval, false);
+                    if new.as_ref() != b.emitted.as_deref() {
                         if let Some(old) = b.emitted.take() {
-                            out.push((old, -1));
+                            out.push((*old, -1));
                         }
                         if let Some(new) = new {
                             out.push((new.clone(), 1));
-                            b.emitted = Some(new);
+                            b.emitted = Some(Box::new(new));
                         }
                     }
                 }
-                let keep = !b.acc.is_empty();
+                let keep = b.state.len() > 0;
                 if !keep {
                     if let Some(c) = open.get_mut(b.interval.index()) {
                         *c = c.saturating_sub(1);
@@ -250,7 +255,7 @@ impl BarBook {
                 }
                 keep
             });
-            if inst.bars.is_empty() {
+            if inst.bars.is_empty() && inst.pool.is_empty() {
                 insts.remove(&instrument);
                 if insts.is_empty() {
                     tenants.remove(&tenant);
@@ -280,18 +285,21 @@ impl BarBook {
         lateness_ms: impl Fn(Market) -> i64,
         out: &mut Vec<(Bar, i64)>,
     ) {
-        let mut widest = EpochMs::MIN;
+        let mut due = false;
         for m in Market::ISOS.into_iter().chain([Market::Other]) {
-            let c = &mut self.closed[market_slot(m)];
+            let slot = market_slot(m);
+            let c = &mut self.closed[slot];
             *c = (*c).max(super::horizon(frontier_ms, lateness_ms(m)));
-            widest = widest.max(*c);
+            due |= self.next_deadline[slot] <= *c;
         }
-        if self.next_deadline > widest {
+        if !due {
             return; // no open bar can close yet
         }
         let first = out.len();
-        let mut next = EpochMs::MAX;
+        let mut next = [EpochMs::MAX; 8];
         let BarBook {
+            intervals,
+            assigner,
             tenants,
             closed,
             open,
@@ -300,16 +308,19 @@ impl BarBook {
         } = self;
         for (tenant, insts) in tenants.iter_mut() {
             for (instrument, inst) in insts.iter_mut() {
+                let slot = market_slot(inst.market);
+                let pool = &inst.pool;
                 inst.bars.retain_mut(|b| {
-                    let end = b.acc.window().1;
-                    if end > closed[market_slot(b.market)] {
-                        next = next.min(end);
+                    let end = b.state.window().1;
+                    if end > closed[slot] {
+                        next[slot] = next[slot].min(end);
                         return true;
                     }
                     if let Some(old) = b.emitted.take() {
-                        out.push((old, -1));
+                        out.push((*old, -1));
                     }
-                    if let Some(f) = b.acc.bar(tenant, instrument, b.interval, true) {
+                    refresh(pool, b);
+                    if let Some(f) = b.state.bar(tenant, instrument, b.interval, true) {
                         out.push((f, 1));
                     }
                     if let Some(c) = open.get_mut(b.interval.index()) {
@@ -318,8 +329,16 @@ impl BarBook {
                     stats.finalized += 1;
                     false
                 });
+                // Release the ticks whose largest window is final (the pool is sorted by start,
+                // and that window's end grows with the start).
+                let done = inst.pool.partition_point(|e| {
+                    assigner
+                        .last_window_end(intervals, inst.market, e.start)
+                        .is_none_or(|end| end <= closed[slot])
+                });
+                inst.pool.drain(..done);
             }
-            insts.retain(|_, i| !i.bars.is_empty());
+            insts.retain(|_, i| !i.bars.is_empty() || !i.pool.is_empty());
         }
         tenants.retain(|_, m| !m.is_empty());
         self.next_deadline = next;
@@ -336,11 +355,16 @@ impl BarBook {
         let mut v: Vec<Bar> = Vec::new();
         for (tenant, insts) in &self.tenants {
             for (instrument, inst) in insts {
-                v.extend(
-                    inst.bars
-                        .iter()
-                        .filter_map(|b| b.acc.bar(tenant, instrument, b.interval, false)),
-                );
+                for b in &inst.bars {
+                    let mut b = OpenBar {
+                        interval: b.interval,
+                        state: b.state.clone(),
+                        emitted: None,
+                        dirty: false,
+                    };
+                    refresh(&inst.pool, &mut b);
+                    v.extend(b.state.bar(tenant, instrument, b.interval, false));
+                }
             }
         }
         v.sort_by(|a, b| a.sort_key().cmp(&b.sort_key()));

@@ -23,6 +23,7 @@
 
 pub mod assign;
 pub mod bars;
+mod instrument;
 pub mod ohlc;
 #[cfg(test)]
 mod tests;

@@ -18,35 +18,67 @@
 //! use wrapping arithmetic, which is exactly invertible, so a bar is bit-identical whatever the
 //! order of updates, the batching or the worker count (a float sum changes the last digits).
 //!
-//! Cost: `+1` pushes one compact entry and compares it with the four extremes (no allocation
-//! beyond the vector's amortized growth). `−1` finds the entry (scanning from the newest) and
-//! rescans the bar only when the retracted tick was the open, close, high or low. A retraction
-//! of a tick the bar does not hold changes nothing and is reported by [`BarAcc::update`].
+//! Structure: the aggregate part of a bar (`BarState`: group sums, tick count, and the open,
+//! close, high and low kept *by value*) is separate from where its live ticks are stored, so that
+//! `window::BarBook` can store each tick once per instrument for all intervals. `+1` updates the
+//! sums and compares with the four extremes (no allocation); `−1` subtracts the sums and marks
+//! the extremes stale only when the retracted tick was the open, close, high or low, after
+//! which `BarState::rescan` recomputes them from the bar's live ticks. [`BarAcc`] is the
+//! self-contained bar (state plus its own ticks); a retraction of a tick it does not hold
+//! changes nothing and is reported by [`BarAcc::update`].
 
 use crate::model::{Bar, BarInterval, EpochMs, SourcePos, Sym, Tick};
 use std::cmp::Ordering;
 
 const SCALE: f64 = 1e6;
 
-fn fixed(x: f64) -> i64 {
-    // `as` saturates (and maps NaN to 0), so this never panics.
-    (x * SCALE).round() as i64
+/// `round(x·1e6)` (half away from zero, as `f64::round`), saturating; NaN gives 0. Written
+/// without `f64::round`, which is a libm call on baseline x86-64.
+pub(crate) fn fixed(x: f64) -> i64 {
+    let y = x * SCALE;
+    let t = y as i64; // truncates toward zero and saturates
+    let frac = y - t as f64; // exact: below 2^52 both are close, above it `y` is integral
+    if frac >= 0.5 {
+        t.saturating_add(1)
+    } else if frac <= -0.5 {
+        t.saturating_sub(1)
+    } else {
+        t
+    }
 }
 
-/// One tick as a bar holds it.
+/// A tick's price and volume in fixed point, computed once per tick for all its bars.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct Fixed {
+    price: i128,
+    volume: Option<i128>,
+}
+
+impl Fixed {
+    pub(crate) fn of(e: &Entry) -> Fixed {
+        Fixed {
+            price: i128::from(fixed(e.price)),
+            volume: e.volume.map(|v| i128::from(fixed(v))),
+        }
+    }
+}
+
+/// One tick as bars hold it. `mask` has bit `interval.index()` set for every bar the entry
+/// currently belongs to (used by `BarBook`'s per-instrument pool; 0 in a [`BarAcc`]).
 #[derive(Clone, Debug)]
-struct Entry {
-    start: EpochMs,
+pub(crate) struct Entry {
+    pub(crate) start: EpochMs,
     end: EpochMs,
     trade_id: Option<Sym>,
     source: SourcePos,
     price: f64,
     volume: Option<f64>,
     version: u64,
+    pub(crate) mask: u8,
 }
 
 impl Entry {
-    fn of(t: &Tick) -> Entry {
+    pub(crate) fn of(t: &Tick, mask: u8) -> Entry {
         Entry {
             start: t.interval_start_ms,
             end: t.interval_end_ms,
@@ -55,11 +87,12 @@ impl Entry {
             price: t.price,
             volume: t.volume,
             version: t.version,
+            mask,
         }
     }
 
     /// True when this entry is exactly `t`'s contribution.
-    fn matches(&self, t: &Tick) -> bool {
+    pub(crate) fn matches(&self, t: &Tick) -> bool {
         self.start == t.interval_start_ms
             && self.end == t.interval_end_ms
             && self.source == t.source
@@ -70,6 +103,7 @@ impl Entry {
     }
 
     /// The open/close order (see the module doc).
+    #[inline]
     fn order(&self, o: &Entry) -> Ordering {
         (self.start, self.end, &self.trade_id, self.source)
             .cmp(&(o.start, o.end, &o.trade_id, o.source))
@@ -85,6 +119,7 @@ impl Entry {
 /// subtracting a tick's contribution is exact.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 struct Sums {
+    count: u64,
     revision: u64,
     with_volume: u64,
     volume: i128,
@@ -96,15 +131,16 @@ struct Sums {
 }
 
 impl Sums {
-    fn of(e: &Entry, window: (EpochMs, EpochMs)) -> Sums {
-        let p = i128::from(fixed(e.price));
+    #[inline]
+    fn of(e: &Entry, fx: &Fixed, window: (EpochMs, EpochMs)) -> Sums {
+        let p = fx.price;
         let mut s = Sums {
+            count: 1,
             revision: e.version,
             price_all: p,
             ..Sums::default()
         };
-        if let Some(v) = e.volume {
-            let v = i128::from(fixed(v));
+        if let Some(v) = fx.volume {
             s.with_volume = 1;
             s.volume = v;
             s.price_volume = p.wrapping_mul(v);
@@ -125,6 +161,7 @@ impl Sums {
             )*};
         }
         go!(
+            count,
             revision,
             with_volume,
             volume,
@@ -137,36 +174,163 @@ impl Sums {
     }
 }
 
-/// The state of one bar: its window, the live ticks in it, the positions of the open, close,
-/// high and low ticks, and fixed-point sums.
+/// The aggregate part of one bar: sums, and the open/close entries and high/low prices by value.
+/// After a retraction of an extreme the extremes are *stale* until [`BarState::rescan`].
+#[derive(Clone, Debug)]
+pub(crate) struct BarState {
+    window: (EpochMs, EpochMs),
+    sums: Sums,
+    open: Option<Entry>,
+    close: Option<Entry>,
+    high: f64,
+    low: f64,
+    stale: bool,
+}
+
+impl BarState {
+    pub(crate) fn new(window_start_ms: EpochMs, window_end_ms: EpochMs) -> BarState {
+        BarState {
+            window: (window_start_ms, window_end_ms),
+            sums: Sums::default(),
+            open: None,
+            close: None,
+            high: f64::NEG_INFINITY,
+            low: f64::INFINITY,
+            stale: false,
+        }
+    }
+
+    pub(crate) fn window(&self) -> (EpochMs, EpochMs) {
+        self.window
+    }
+
+    pub(crate) fn len(&self) -> u64 {
+        self.sums.count
+    }
+
+    pub(crate) fn is_stale(&self) -> bool {
+        self.stale
+    }
+
+    /// Adds one tick (the fast path: no allocation); `fx` is `Fixed::of(e)`.
+    #[inline]
+    pub(crate) fn insert(&mut self, e: &Entry, fx: &Fixed) {
+        self.sums.apply(&Sums::of(e, fx, self.window), 1);
+        if self.stale {
+            return; // the rescan will see it
+        }
+        if self.open.as_ref().is_none_or(|o| e.order(o).is_lt()) {
+            self.open = Some(e.clone());
+        }
+        if self.close.as_ref().is_none_or(|c| e.order(c).is_gt()) {
+            self.close = Some(e.clone());
+        }
+        if e.price.total_cmp(&self.high).is_gt() {
+            self.high = e.price;
+        }
+        if e.price.total_cmp(&self.low).is_lt() {
+            self.low = e.price;
+        }
+    }
+
+    /// Removes one tick the bar holds; marks the extremes stale when it was one of them.
+    pub(crate) fn retract(&mut self, e: &Entry) {
+        self.sums
+            .apply(&Sums::of(e, &Fixed::of(e), self.window), -1);
+        let is = |x: &Option<Entry>| x.as_ref().is_some_and(|x| x.order(e).is_eq());
+        if is(&self.open)
+            || is(&self.close)
+            || e.price.total_cmp(&self.high).is_eq()
+            || e.price.total_cmp(&self.low).is_eq()
+        {
+            self.stale = true;
+        }
+    }
+
+    /// Recomputes the extremes from `live`, which must be exactly the bar's live ticks.
+    pub(crate) fn rescan<'a>(&mut self, live: impl Iterator<Item = &'a Entry>) {
+        let (mut open, mut close): (Option<&Entry>, Option<&Entry>) = (None, None);
+        let (mut high, mut low) = (f64::NEG_INFINITY, f64::INFINITY);
+        for e in live {
+            if open.is_none_or(|o| e.order(o).is_lt()) {
+                open = Some(e);
+            }
+            if close.is_none_or(|c| e.order(c).is_gt()) {
+                close = Some(e);
+            }
+            if e.price.total_cmp(&high).is_gt() {
+                high = e.price;
+            }
+            if e.price.total_cmp(&low).is_lt() {
+                low = e.price;
+            }
+        }
+        self.open = open.cloned();
+        self.close = close.cloned();
+        (self.high, self.low, self.stale) = (high, low, false);
+    }
+
+    /// The bar, or `None` when empty (or, defensively, while stale).
+    pub(crate) fn bar(
+        &self,
+        tenant_id: &Sym,
+        instrument_id: &Sym,
+        interval: BarInterval,
+        is_final: bool,
+    ) -> Option<Bar> {
+        let s = &self.sums;
+        if s.count == 0 || self.stale {
+            return None;
+        }
+        let open = self.open.as_ref()?;
+        let close = self.close.as_ref()?;
+        let ratio = |num: i128, den: i128| num as f64 / den as f64 / SCALE;
+        let twap = if s.weighted > 0 && s.weight != 0 {
+            ratio(s.price_weight, s.weight)
+        } else {
+            ratio(s.price_all, i128::from(s.count))
+        };
+        Some(Bar {
+            tenant_id: tenant_id.clone(),
+            instrument_id: instrument_id.clone(),
+            interval,
+            window_start_ms: self.window.0,
+            window_end_ms: self.window.1,
+            open: open.price,
+            high: self.high,
+            low: self.low,
+            close: close.price,
+            volume: (s.with_volume > 0).then(|| s.volume as f64 / SCALE),
+            vwap: (s.with_volume > 0 && s.volume != 0).then(|| ratio(s.price_volume, s.volume)),
+            twap,
+            trade_count: s.count,
+            first_at_ms: open.start,
+            last_at_ms: close.start,
+            revision: s.revision,
+            is_final,
+        })
+    }
+}
+
+/// A self-contained bar: its `BarState` (sums and extremes) and its live ticks.
 #[derive(Clone, Debug)]
 pub struct BarAcc {
-    window: (EpochMs, EpochMs),
+    state: BarState,
     entries: Vec<Entry>,
-    open: usize,
-    close: usize,
-    high: usize,
-    low: usize,
-    sums: Sums,
 }
 
 impl BarAcc {
     /// An empty bar for the window `[window_start_ms, window_end_ms)`.
     pub fn new(window_start_ms: EpochMs, window_end_ms: EpochMs) -> BarAcc {
         BarAcc {
-            window: (window_start_ms, window_end_ms),
+            state: BarState::new(window_start_ms, window_end_ms),
             entries: Vec::new(),
-            open: 0,
-            close: 0,
-            high: 0,
-            low: 0,
-            sums: Sums::default(),
         }
     }
 
     /// The window `(start, end)`.
     pub fn window(&self) -> (EpochMs, EpochMs) {
-        self.window
+        self.state.window()
     }
 
     /// Number of live ticks.
@@ -196,24 +360,10 @@ impl BarAcc {
         ok
     }
 
-    /// Inserts one tick (the fast path).
+    /// Inserts one tick.
     pub fn insert(&mut self, tick: &Tick) {
-        let e = Entry::of(tick);
-        let i = self.entries.len();
-        let get = |k: usize| self.entries.get(k);
-        if get(self.open).is_none_or(|o| e.order(o).is_lt()) {
-            self.open = i;
-        }
-        if get(self.close).is_none_or(|c| e.order(c).is_gt()) {
-            self.close = i;
-        }
-        if get(self.high).is_none_or(|h| e.price.total_cmp(&h.price).is_gt()) {
-            self.high = i;
-        }
-        if get(self.low).is_none_or(|l| e.price.total_cmp(&l.price).is_lt()) {
-            self.low = i;
-        }
-        self.sums.apply(&Sums::of(&e, self.window), 1);
+        let e = Entry::of(tick, 0);
+        self.state.insert(&e, &Fixed::of(&e));
         self.entries.push(e);
     }
 
@@ -223,47 +373,11 @@ impl BarAcc {
             return false;
         };
         let e = self.entries.swap_remove(p);
-        self.sums.apply(&Sums::of(&e, self.window), -1);
-        // The former last entry now sits at `p` (unless `p` was the last).
-        let moved = self.entries.len();
-        let mut stale = false;
-        for idx in [
-            &mut self.open,
-            &mut self.close,
-            &mut self.high,
-            &mut self.low,
-        ] {
-            if *idx == p {
-                stale = true;
-            } else if *idx == moved {
-                *idx = p;
-            }
-        }
-        if stale {
-            self.rescan();
+        self.state.retract(&e);
+        if self.state.is_stale() {
+            self.state.rescan(self.entries.iter());
         }
         true
-    }
-
-    /// Recomputes the four extreme positions from the entries.
-    fn rescan(&mut self) {
-        let (mut open, mut close, mut high, mut low) = (0, 0, 0, 0);
-        for (i, e) in self.entries.iter().enumerate().skip(1) {
-            let at = |k: usize| self.entries.get(k);
-            if at(open).is_some_and(|o| e.order(o).is_lt()) {
-                open = i;
-            }
-            if at(close).is_some_and(|c| e.order(c).is_gt()) {
-                close = i;
-            }
-            if at(high).is_some_and(|h| e.price.total_cmp(&h.price).is_gt()) {
-                high = i;
-            }
-            if at(low).is_some_and(|l| e.price.total_cmp(&l.price).is_lt()) {
-                low = i;
-            }
-        }
-        (self.open, self.close, self.high, self.low) = (open, close, high, low);
     }
 
     /// The bar of the live ticks, or `None` when the bar is empty.
@@ -274,37 +388,7 @@ impl BarAcc {
         interval: BarInterval,
         is_final: bool,
     ) -> Option<Bar> {
-        let open = self.entries.get(self.open)?;
-        let close = self.entries.get(self.close)?;
-        let high = self.entries.get(self.high)?;
-        let low = self.entries.get(self.low)?;
-        let s = &self.sums;
-        let n = self.entries.len() as u64;
-        let ratio = |num: i128, den: i128| num as f64 / den as f64 / SCALE;
-        let twap = if s.weighted > 0 && s.weight != 0 {
-            ratio(s.price_weight, s.weight)
-        } else {
-            ratio(s.price_all, i128::from(n))
-        };
-        Some(Bar {
-            tenant_id: tenant_id.clone(),
-            instrument_id: instrument_id.clone(),
-            interval,
-            window_start_ms: self.window.0,
-            window_end_ms: self.window.1,
-            open: open.price,
-            high: high.price,
-            low: low.price,
-            close: close.price,
-            volume: (s.with_volume > 0).then(|| s.volume as f64 / SCALE),
-            vwap: (s.with_volume > 0 && s.volume != 0).then(|| ratio(s.price_volume, s.volume)),
-            twap,
-            trade_count: n,
-            first_at_ms: open.start,
-            last_at_ms: close.start,
-            revision: s.revision,
-            is_final,
-        })
+        self.state.bar(tenant_id, instrument_id, interval, is_final)
     }
 }
 

@@ -208,3 +208,38 @@ fn fixed_point_sums_are_bit_identical_in_any_order() {
         assert_eq!(got, want);
     }
 }
+
+#[test]
+fn fixed_point_rounding_matches_f64_round() {
+    let mut rng = Rng(11);
+    let mut xs = vec![
+        0.0,
+        -0.0,
+        0.5e-6,
+        -0.5e-6,
+        1.5e-6,
+        -2.5e-6,
+        0.1,
+        0.2,
+        0.3,
+        1e-7,
+        -1e-7,
+        123.4567895,
+        -4.88685,
+        9e12,
+        -9e12,
+        1e15,
+        4_503_599_627.370_5,
+        f64::MAX,
+        f64::MIN,
+        1e300,
+    ];
+    for _ in 0..100_000 {
+        let m = (rng.below(2_000_000_000) as f64 - 1e9) / (1 + rng.below(1_000_000)) as f64;
+        xs.push(m);
+    }
+    for x in xs {
+        assert_eq!(super::fixed(x), (x * 1e6).round() as i64, "{x}");
+    }
+    assert_eq!(super::fixed(f64::NAN), 0);
+}

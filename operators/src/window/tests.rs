@@ -194,6 +194,10 @@ fn oracle_round(seed: u64, closing: bool) -> (BarStats, u64) {
                 "seed {seed} {iv}"
             );
         }
+        if !closing {
+            // Every live tick is held exactly once, whatever the number of intervals.
+            assert_eq!(book.held_ticks(), live_ticks.len(), "seed {seed}");
+        }
         if closing {
             horizon = horizon.max(max_seen - rng.below(3) as i64 * H - lateness);
         }
@@ -210,6 +214,7 @@ fn oracle_round(seed: u64, closing: bool) -> (BarStats, u64) {
         .iter()
         .all(|iv| book.open_windows(*iv) == 0));
     assert_eq!(book.snapshot(), vec![]);
+    assert_eq!(book.held_ticks(), 0);
     (book.stats, late)
 }
 
