@@ -1,9 +1,10 @@
 //! # tickflow operators
 //!
 //! The domain model ([`model`]), the per-market parsers as pure functions ([`parse`]), time-zone
-//! arithmetic for published market stamps ([`time`]) and the dataflow operators of the tickflow
-//! pipeline. This crate performs no I/O: connectors frame bytes into [`parse::Document`]s and the
-//! `tickflow` binary wires sources, operators and sinks together.
+//! arithmetic for published market stamps ([`time`]), the pure cores of bars ([`window`]) and
+//! latest prices ([`latest`]) and the dataflow operators of the tickflow pipeline. This crate
+//! performs no I/O: connectors frame bytes into [`parse::Document`]s and the `tickflow` binary
+//! wires sources, operators and sinks together.
 //!
 //! Errors are data: every fallible stage produces ticks *and* [`model::DeadLetter`]s, never a panic.
 #![deny(missing_docs)]
@@ -13,7 +14,11 @@ pub mod dedupe;
 pub mod enrich;
 #[cfg(test)]
 mod fixtures;
+pub mod latest;
 pub mod model;
 pub mod normalize;
 pub mod parse;
+#[cfg(test)]
+pub(crate) mod testkit;
 pub mod time;
+pub mod window;

@@ -1,0 +1,116 @@
+//! Per-instrument state of a `BarBook`: the open bars of one (tenant, instrument) and the pool
+//! holding each of its live ticks once, sorted by interval_start, with a bit per interval naming
+//! the bars the tick is in. The pool is read only to rescan a bar whose extremes went stale.
+
+use super::ohlc::{BarState, Entry};
+use crate::model::{Bar, BarInterval, EpochMs, Market, Tick};
+use std::collections::VecDeque;
+use std::ops::Range;
+
+/// One open window's bar.
+#[derive(Debug)]
+pub(super) struct OpenBar {
+    pub(super) interval: BarInterval,
+    pub(super) state: BarState,
+    /// The last non-final bar emitted (provisional output only; boxed to keep bars small).
+    pub(super) emitted: Option<Box<Bar>>,
+    pub(super) dirty: bool,
+}
+
+/// Everything one worker keeps for one (tenant, instrument).
+#[derive(Debug)]
+pub(super) struct InstrumentBars {
+    pub(super) market: Market,
+    pub(super) bars: Vec<OpenBar>,
+    /// Position in `bars` of the last window hit, per interval (a hint; checked before use).
+    hint: [usize; 5],
+    /// The live ticks of the open bars, each once, sorted by interval_start.
+    pub(super) pool: VecDeque<Entry>,
+    pub(super) touched_gen: u64,
+}
+
+impl InstrumentBars {
+    pub(super) fn new(market: Market) -> InstrumentBars {
+        InstrumentBars {
+            market,
+            bars: Vec::new(),
+            hint: [0; 5],
+            pool: VecDeque::new(),
+            touched_gen: 0,
+        }
+    }
+
+    pub(super) fn find(&mut self, interval: BarInterval, start: EpochMs) -> Option<usize> {
+        let slot = interval.index();
+        let is = |b: &OpenBar| b.interval == interval && b.state.window().0 == start;
+        let h = self.hint.get(slot).copied().unwrap_or(0);
+        let p = if self.bars.get(h).is_some_and(is) {
+            h
+        } else {
+            self.bars.iter().rposition(is)?
+        };
+        if let Some(x) = self.hint.get_mut(slot) {
+            *x = p;
+        }
+        Some(p)
+    }
+
+    /// Retracts one copy of `tick` from its bar of `interval` starting at `start`: clears that
+    /// bar's bit on a matching pool entry (dropping the entry when no bar holds it any more).
+    /// False when no entry of that bar matches.
+    pub(super) fn retract(&mut self, tick: &Tick, interval: BarInterval, start: EpochMs) -> bool {
+        let m = bit(interval);
+        let same_start = span(
+            &self.pool,
+            tick.interval_start_ms,
+            tick.interval_start_ms + 1,
+        );
+        let found = same_start.rev().find(|&i| {
+            self.pool
+                .get(i)
+                .is_some_and(|x| x.mask & m != 0 && x.matches(tick))
+        });
+        let (Some(i), Some(p)) = (found, self.find(interval, start)) else {
+            return false;
+        };
+        if let (Some(x), Some(b)) = (self.pool.get_mut(i), self.bars.get_mut(p)) {
+            x.mask &= !m;
+            b.state.retract(x);
+            b.dirty = true;
+            if x.mask == 0 {
+                self.pool.remove(i);
+            }
+        }
+        true
+    }
+
+    /// Adds an entry, keeping the pool sorted by interval_start (appends when in order).
+    pub(super) fn pool_insert(&mut self, e: Entry) {
+        if self.pool.back().is_none_or(|b| b.start <= e.start) {
+            self.pool.push_back(e);
+        } else {
+            let at = self.pool.partition_point(|x| x.start <= e.start);
+            self.pool.insert(at, e);
+        }
+    }
+}
+
+/// The bit of an interval in an entry's mask.
+pub(super) fn bit(interval: BarInterval) -> u8 {
+    1 << interval.index()
+}
+
+/// Pool positions of the entries with `from <= interval_start < to`.
+fn span(pool: &VecDeque<Entry>, from: EpochMs, to: EpochMs) -> Range<usize> {
+    pool.partition_point(|e| e.start < from)..pool.partition_point(|e| e.start < to)
+}
+
+/// Rescans a bar whose extremes are stale, from the pool entries it holds.
+pub(super) fn refresh(pool: &VecDeque<Entry>, b: &mut OpenBar) {
+    if b.state.is_stale() {
+        let (from, to) = b.state.window();
+        let m = bit(b.interval);
+        b.state
+            .rescan(pool.range(span(pool, from, to)).filter(|e| e.mask & m != 0));
+    }
+}
