@@ -6,6 +6,9 @@ use crate::sink::{Sink, SinkError, Update};
 #[derive(Debug, Default)]
 pub struct NullSink {
     ticks: u64,
+    bars: u64,
+    latest: u64,
+    curves: u64,
     dead_letters: u64,
 }
 
@@ -16,6 +19,9 @@ impl Sink for NullSink {
     fn write(&mut self, _time: u64, update: Update<'_>) -> Result<(), SinkError> {
         match update {
             Update::Tick(..) => self.ticks += 1,
+            Update::Bar(..) => self.bars += 1,
+            Update::Latest(..) => self.latest += 1,
+            Update::Curve(..) => self.curves += 1,
             Update::DeadLetter(_) => self.dead_letters += 1,
         }
         Ok(())
@@ -27,6 +33,12 @@ impl Sink for NullSink {
         Ok(())
     }
     fn counts(&self) -> Vec<(&'static str, u64)> {
-        vec![("ticks", self.ticks), ("dead_letters", self.dead_letters)]
+        vec![
+            ("ticks", self.ticks),
+            ("bars", self.bars),
+            ("latest", self.latest),
+            ("curves", self.curves),
+            ("dead_letters", self.dead_letters),
+        ]
     }
 }

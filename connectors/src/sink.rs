@@ -6,13 +6,19 @@
 //! (SPEC §11). Record-level rejections are dead letters; a sink that cannot reach its server
 //! returns [`SinkError::Unavailable`] and the runtime retries with capped backoff.
 
-use operators::model::{DeadLetter, Tick};
+use operators::model::{Bar, CurvePoint, DeadLetter, LatestPrice, Tick};
 
 /// One update of a maintained view.
 #[derive(Clone, Copy, Debug)]
 pub enum Update<'a> {
     /// A tick entering (+1) or leaving (−1) the `ticks` view.
     Tick(&'a Tick, i64),
+    /// A bar entering or leaving the `bars` view (a changed bar: `−1` old, `+1` new).
+    Bar(&'a Bar, i64),
+    /// A latest-price row entering or leaving the `latest` view.
+    Latest(&'a LatestPrice, i64),
+    /// A curve point entering or leaving the `curves` view.
+    Curve(&'a CurvePoint, i64),
     /// A dead letter (never retracted).
     DeadLetter(&'a DeadLetter),
 }

@@ -273,10 +273,47 @@ pub fn resolve_run(config: &Config, args: &RunArgs) -> Result<RunOptions, Vec<St
             }
         },
     };
+    opts.aggregation = aggregation_options(config);
     if errors.is_empty() {
         Ok(opts)
     } else {
         Err(errors)
+    }
+}
+
+/// Bar intervals, watermarks and lateness from `[aggregation]` (market codes were validated
+/// when the configuration loaded; unknown ones are ignored here).
+pub fn aggregation_options(config: &Config) -> crate::runtime::AggregationOptions {
+    let a = &config.aggregation;
+    let ms = |v: Option<u64>| v.map(|x| i64::try_from(x).unwrap_or(i64::MAX));
+    crate::runtime::AggregationOptions {
+        intervals: a
+            .bar_intervals
+            .iter()
+            .filter_map(|i| operators::model::BarInterval::from_name(i.name()))
+            .collect(),
+        watermark_delay_ms: ms(Some(a.watermark_delay_ms)).unwrap_or(0),
+        allowed_lateness_ms: ms(Some(a.allowed_lateness_ms)).unwrap_or(0),
+        markets: a
+            .markets
+            .iter()
+            .filter_map(|(code, o)| {
+                let m = Market::from_code(code)?;
+                Some((m, ms(o.watermark_delay_ms), ms(o.allowed_lateness_ms)))
+            })
+            .collect(),
+        sources: a
+            .sources
+            .iter()
+            .map(|(src, o)| {
+                (
+                    src.clone(),
+                    ms(o.watermark_delay_ms),
+                    ms(o.allowed_lateness_ms),
+                )
+            })
+            .collect(),
+        latest_history: operators::latest::DEFAULT_HISTORY,
     }
 }
 

@@ -4,7 +4,7 @@
 //! table), reads its share, and runs the same graph. Worker 0 of process 0 returns the run
 //! report; other processes return `None`.
 
-use crate::graph::{read_documents, Finalize, WriteSinks};
+use crate::graph::{read_documents, write_sinks, Finalize, SinkInputs, StatsHandles};
 use crate::spec::{InputSpec, OutputSpec};
 use crate::summary::RunReport;
 use connectors::dir::{DirConfig, DirSink};
@@ -13,13 +13,19 @@ use connectors::generator::{generate, GenerateSpec, Mode};
 use connectors::null::NullSink;
 use connectors::sink::Sink;
 use connectors::stdout::StdoutSink;
+use operators::curves::Forward;
 use operators::dedupe::Dedupe;
+use operators::lateness::operator::Lateness;
+use operators::lateness::LatenessPolicy;
+use operators::model::{BarInterval, FeedTable, Market};
 use operators::normalize::{Normalize, NormalizeConfig};
+use operators::views::{Views, ViewsConfig};
 use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
+use timely::dataflow::operators::{Concatenate, ToStream};
 
 /// Everything a run needs, resolved from configuration and flags.
 #[derive(Clone, Debug)]
@@ -40,6 +46,62 @@ pub struct RunOptions {
     pub batch_max_bytes: u64,
     /// Normalization settings.
     pub normalize: NormalizeConfig,
+    /// Windows, watermarks and lateness.
+    pub aggregation: AggregationOptions,
+}
+
+/// Bar intervals, watermarks and lateness (SPEC §4), as configured.
+#[derive(Clone, Debug)]
+pub struct AggregationOptions {
+    /// Bar intervals.
+    pub intervals: Vec<BarInterval>,
+    /// Global watermark delay.
+    pub watermark_delay_ms: i64,
+    /// Global allowed lateness.
+    pub allowed_lateness_ms: i64,
+    /// Per-market overrides: (market, delay, lateness).
+    pub markets: Vec<(Market, Option<i64>, Option<i64>)>,
+    /// Per-source overrides: (input path as given or topic, delay, lateness).
+    pub sources: Vec<(String, Option<i64>, Option<i64>)>,
+    /// Latest-price history per instrument.
+    pub latest_history: usize,
+}
+
+impl Default for AggregationOptions {
+    fn default() -> Self {
+        AggregationOptions {
+            intervals: vec![BarInterval::M5, BarInterval::H1, BarInterval::D1],
+            watermark_delay_ms: 30_000,
+            allowed_lateness_ms: 300_000,
+            markets: Vec::new(),
+            sources: Vec::new(),
+            latest_history: operators::latest::DEFAULT_HISTORY,
+        }
+    }
+}
+
+impl AggregationOptions {
+    /// The lateness policy for the planned feeds: a source override applies to the feeds whose
+    /// display path is the source or lies under it.
+    pub fn policy(&self, feeds: &FeedTable) -> LatenessPolicy {
+        let mut p = LatenessPolicy::new(
+            &self.intervals,
+            self.watermark_delay_ms,
+            self.allowed_lateness_ms,
+        );
+        for (m, d, l) in &self.markets {
+            p = p.with_market(*m, *d, *l);
+        }
+        for (src, d, l) in &self.sources {
+            let under = format!("{}/", src.trim_end_matches('/'));
+            for f in feeds.iter() {
+                if f.display == *src || f.display.starts_with(&under) {
+                    p = p.with_feed(f.id, *d, *l);
+                }
+            }
+        }
+        p
+    }
 }
 
 impl Default for RunOptions {
@@ -53,6 +115,7 @@ impl Default for RunOptions {
             hostfile: None,
             batch_max_bytes: 1 << 20,
             normalize: NormalizeConfig::default(),
+            aggregation: AggregationOptions::default(),
         }
     }
 }
@@ -171,13 +234,25 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
         std::fs::create_dir_all(&d.path)
             .map_err(|e| RunError::Plan(format!("output {}: {e}", d.path.display())))?;
     }
+    let policy = Arc::new(opts.aggregation.policy(&feeds));
+    let planned_feeds = plan.feeds.len();
+    // Final-state `dir:` outputs need only final bars; change logs and stdout show every change.
+    let provisional = opts.outputs.iter().any(|o| match o {
+        OutputSpec::Dir(d) => d.changes,
+        OutputSpec::Stdout => true,
+        OutputSpec::Null => false,
+    });
+    let wants_ticks = opts.outputs.iter().any(|o| match o {
+        OutputSpec::Dir(d) => d.changes || d.views.contains(&connectors::dir::View::Ticks),
+        _ => true,
+    });
+    let reference_rows = opts.normalize.reference.clone().unwrap_or_default();
     let opts = Arc::new(opts);
     let started = Instant::now();
     let guards = timely::execute(config, move |worker| {
         let index = worker.index();
         let result = Rc::new(RefCell::new(None));
-        let normalize_stats = Rc::new(RefCell::new(Default::default()));
-        let dedupe_stats = Rc::new(RefCell::new(Default::default()));
+        let stats = StatsHandles::default();
         let mut sinks: Vec<Box<dyn Sink>> = Vec::new();
         let mut setup_errors = Vec::new();
         for o in &opts.outputs {
@@ -194,17 +269,48 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
         let reader = FileReader::new(plan.clone(), index, workers_total, opts.batch_max_bytes);
         worker.dataflow::<u64, _, _>(|scope| {
             let docs = read_documents(scope, Box::new(reader));
-            let (ticks, dead) = docs.normalize(
+            let parsed = docs.normalize(
                 feeds.clone(),
                 opts.normalize.clone(),
-                normalize_stats.clone(),
+                stats.normalize.clone(),
             );
-            let changes = ticks.dedupe(dedupe_stats.clone());
-            let stats = crate::graph::StatsHandles {
-                normalize: normalize_stats.clone(),
-                dedupe: dedupe_stats.clone(),
+            let judged = parsed.ticks.judge_lateness(
+                parsed.summaries,
+                policy.clone(),
+                feeds.clone(),
+                Some(planned_feeds),
+                stats.lateness.clone(),
+            );
+            let changes =
+                judged
+                    .accepted
+                    .dedupe(judged.marks.clone(), policy.clone(), stats.dedupe.clone());
+            let views = changes.clone().maintain_views(
+                judged.marks,
+                ViewsConfig {
+                    policy: policy.clone(),
+                    provisional,
+                    latest_history: opts.aggregation.latest_history,
+                },
+                stats.views.clone(),
+            );
+            // Live reference changes arrive with issue 4's PostgreSQL source and the CSV
+            // re-scan; until then the stream is empty and the snapshot is applied at build.
+            let reference_changes = Vec::<(operators::model::ReferenceRow, i64)>::new()
+                .to_stream(scope)
+                .container::<Vec<_>>();
+            let forward = views
+                .latest
+                .clone()
+                .forward_curves(reference_rows.clone(), reference_changes);
+            let inputs = SinkInputs {
+                ticks: wants_ticks.then_some(changes),
+                bars: views.bars,
+                latest: views.latest,
+                curves: scope.concatenate([views.delivery, forward]),
+                dead: scope.concatenate([parsed.dead, judged.late]),
             };
-            changes.write_sinks(dead, sinks, index, stats).finalize(
+            write_sinks(inputs, sinks, index, stats).finalize(
                 dirs.clone(),
                 workers_total,
                 result.clone(),

@@ -19,7 +19,9 @@ pub struct WorkerReport {
     pub ticks_parsed: BTreeMap<String, u64>,
     /// Dead letters per error code.
     pub dead_letters: BTreeMap<String, u64>,
-    /// Distinct tick identities held after dedupe.
+    /// Accepted ticks behind their feed's watermark (`late_arrival`).
+    pub late_arrivals: u64,
+    /// Distinct tick identities seen by dedupe.
     pub identities: u64,
     /// Duplicate arrivals.
     pub duplicates: u64,
@@ -27,6 +29,18 @@ pub struct WorkerReport {
     pub stale: u64,
     /// Corrections.
     pub corrections: u64,
+    /// Identities released once their largest window was final.
+    pub released: u64,
+    /// Bars held at the end, per interval name.
+    pub bars: BTreeMap<String, u64>,
+    /// Latest-price rows held at the end.
+    pub latest: u64,
+    /// Forward-curve points held at the end.
+    pub forward_points: u64,
+    /// Day-ahead delivery-curve points held at the end.
+    pub delivery_points: u64,
+    /// A few latest-price rows (`latest.csv` lines), first by (tenant, instrument).
+    pub latest_sample: Vec<String>,
     /// Sink errors.
     pub sink_errors: Vec<String>,
 }
@@ -58,7 +72,18 @@ impl RunReport {
         for (k, v) in &r.dead_letters {
             *t.dead_letters.entry(k.clone()).or_default() += v;
         }
+        t.late_arrivals += r.late_arrivals;
         t.identities += r.identities;
+        t.released += r.released;
+        for (k, v) in &r.bars {
+            *t.bars.entry(k.clone()).or_default() += v;
+        }
+        t.latest += r.latest;
+        t.forward_points += r.forward_points;
+        t.delivery_points += r.delivery_points;
+        t.latest_sample.extend(r.latest_sample.iter().cloned());
+        t.latest_sample.sort();
+        t.latest_sample.truncate(5);
         t.duplicates += r.duplicates;
         t.stale += r.stale;
         t.corrections += r.corrections;
@@ -99,6 +124,7 @@ impl RunReport {
             "  duplicates / stale / corrections  {} / {} / {}",
             t.duplicates, t.stale, t.corrections
         );
+        let _ = writeln!(s, "  late arrivals       {:>12}", t.late_arrivals);
         let _ = writeln!(s, "  dead letters        {:>12}", self.dead_letters());
         for (code, n) in &t.dead_letters {
             let _ = writeln!(s, "    {code:<26}{n:>10}");
@@ -107,6 +133,25 @@ impl RunReport {
         for (m, n) in &t.ticks_parsed {
             let _ = writeln!(s, "    {m:<26}{n:>10}");
         }
+        let mut bars: Vec<(&String, &u64)> = t.bars.iter().collect();
+        bars.sort_by_key(|(k, _)| {
+            operators::model::BarInterval::from_name(k).map(|i| i.nominal_ms())
+        });
+        let _ = writeln!(s, "  bars (final):");
+        for (iv, n) in bars {
+            let _ = writeln!(s, "    {iv:<26}{n:>10}");
+        }
+        let _ = writeln!(s, "  latest prices       {:>12}", t.latest);
+        for line in &t.latest_sample {
+            let _ = writeln!(s, "    {line}");
+        }
+        let _ = writeln!(
+            s,
+            "  curve points        {:>12}  (forward {}, day-ahead delivery {})",
+            t.forward_points + t.delivery_points,
+            t.forward_points,
+            t.delivery_points
+        );
         let _ = writeln!(
             s,
             "  throughput          {:>12.0} rows/s, {:.1} MB/s",

@@ -14,6 +14,7 @@ pub mod dedupe;
 pub mod enrich;
 #[cfg(test)]
 mod fixtures;
+pub mod lateness;
 pub mod latest;
 pub mod model;
 pub mod normalize;
@@ -21,4 +22,5 @@ pub mod parse;
 #[cfg(test)]
 pub(crate) mod testkit;
 pub mod time;
+pub mod views;
 pub mod window;

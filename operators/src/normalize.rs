@@ -10,7 +10,7 @@
 //! emitted is never rewritten by later reference changes (SPEC §5).
 
 use crate::enrich::{Enricher, ReferenceView};
-use crate::model::{DeadLetter, FeedTable, Market, RawDocument, ReferenceRow, Tick};
+use crate::model::{BatchSummary, DeadLetter, FeedTable, Market, RawDocument, ReferenceRow, Tick};
 use crate::parse::{parse_document, Document, ParseCtx, ParseOutput, PriceBounds};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
@@ -60,16 +60,14 @@ impl Default for NormalizeConfig {
 
 /// Parses framed documents into ticks and dead letters.
 pub trait Normalize<'scope> {
-    /// Returns `(ticks, dead_letters)`.
+    /// Returns `(ticks, dead_letters, summaries)`: one [`BatchSummary`] per document, at the
+    /// document's time, for the event-time machinery downstream.
     fn normalize(
         self,
         feeds: Arc<FeedTable>,
         config: NormalizeConfig,
         stats: Rc<RefCell<NormalizeStats>>,
-    ) -> (
-        Stream<'scope, u64, Vec<Tick>>,
-        Stream<'scope, u64, Vec<DeadLetter>>,
-    );
+    ) -> NormalizeStreams<'scope>;
 }
 
 impl<'scope> Normalize<'scope> for Stream<'scope, u64, Vec<RawDocument>> {
@@ -78,14 +76,14 @@ impl<'scope> Normalize<'scope> for Stream<'scope, u64, Vec<RawDocument>> {
         feeds: Arc<FeedTable>,
         config: NormalizeConfig,
         stats: Rc<RefCell<NormalizeStats>>,
-    ) -> (
-        Stream<'scope, u64, Vec<Tick>>,
-        Stream<'scope, u64, Vec<DeadLetter>>,
-    ) {
+    ) -> NormalizeStreams<'scope> {
         let mut builder = OperatorBuilder::new("Normalize".to_owned(), self.scope());
         let mut input = builder.new_input(self, Pipeline);
         let (ticks_out, ticks) = builder.new_output::<Vec<Tick>>();
         let (dead_out, dead) = builder.new_output::<Vec<DeadLetter>>();
+        let (summary_out, summaries) = builder.new_output::<Vec<BatchSummary>>();
+        let mut summary_out: OutputBuilder<u64, CapacityContainerBuilder<Vec<BatchSummary>>> =
+            OutputBuilder::from(summary_out);
         let mut ticks_out: OutputBuilder<u64, CapacityContainerBuilder<Vec<Tick>>> =
             OutputBuilder::from(ticks_out);
         let mut dead_out: OutputBuilder<u64, CapacityContainerBuilder<Vec<DeadLetter>>> =
@@ -102,6 +100,7 @@ impl<'scope> Normalize<'scope> for Stream<'scope, u64, Vec<RawDocument>> {
             move |_frontiers| {
                 let mut ticks_out = ticks_out.activate();
                 let mut dead_out = dead_out.activate();
+                let mut summary_out = summary_out.activate();
                 input.for_each_stamp(|cap, data| {
                     let mut stats = stats.borrow_mut();
                     for batch in data {
@@ -116,9 +115,13 @@ impl<'scope> Normalize<'scope> for Stream<'scope, u64, Vec<RawDocument>> {
                             stats.documents += 1;
                             stats.bytes += raw.bytes.len() as u64;
                             stats.rows += out.rows;
+                            let mut summary = BatchSummary::new(raw.feed, raw.batch, raw.last);
                             for t in &out.ticks {
                                 *stats.ticks.entry(t.market).or_default() += 1;
+                                summary.observe(t.market, &t.market_run, t.interval_start_ms);
                             }
+                            summary.seal();
+                            summary_out.session(&cap).give(summary);
                             for d in &out.dead {
                                 *stats.dead_letters.entry(d.error_code.name()).or_default() += 1;
                             }
@@ -137,8 +140,22 @@ impl<'scope> Normalize<'scope> for Stream<'scope, u64, Vec<RawDocument>> {
                 });
             }
         });
-        (ticks, dead)
+        NormalizeStreams {
+            ticks,
+            dead,
+            summaries,
+        }
     }
+}
+
+/// The outputs of [`Normalize::normalize`].
+pub struct NormalizeStreams<'scope> {
+    /// Parsed (and enriched) ticks, at their document's time.
+    pub ticks: Stream<'scope, u64, Vec<Tick>>,
+    /// Dead letters of rejected records.
+    pub dead: Stream<'scope, u64, Vec<DeadLetter>>,
+    /// One summary per document (see [`BatchSummary`]).
+    pub summaries: Stream<'scope, u64, Vec<BatchSummary>>,
 }
 
 /// Parses one raw document (the pure core of the operator).

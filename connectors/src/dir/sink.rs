@@ -1,9 +1,13 @@
 //! The per-worker `dir:` sink and the final merge.
 
+use super::keyed::KeyedView;
 use super::runs::{merge_runs, push_key_i64, SortedRuns};
 use super::{DirConfig, View};
 use crate::sink::{Sink, SinkError, Update};
-use operators::model::{render, DeadLetter, FeedTable, Tick, TickIdentity};
+use operators::model::{
+    push_curve_point_json, render, Bar, CurvePoint, DeadLetter, FeedTable, LatestPrice, Tick,
+    TickIdentity, BARS_CSV_HEADER, LATEST_CSV_HEADER,
+};
 use rustc_hash::FxHashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -19,6 +23,9 @@ pub struct DirSink {
     ticks: FxHashMap<TickIdentity, Tick>,
     dead: SortedRuns,
     tick_changes: SortedRuns,
+    bars: Option<KeyedView>,
+    latest: Option<KeyedView>,
+    curves: Option<KeyedView>,
     counts: FxHashMap<&'static str, u64>,
     line: String,
 }
@@ -60,9 +67,22 @@ impl DirSink {
                 SPILL_BYTES,
             )
         };
+        let keyed = |v: View| {
+            cfg.views.contains(&v).then(|| {
+                KeyedView::new(
+                    dir.clone(),
+                    format!("{}.w{worker}", stem(v, cfg.changes)),
+                    cfg.changes,
+                    SPILL_BYTES,
+                )
+            })
+        };
         Ok(DirSink {
             dead: runs(View::DeadLetters),
             tick_changes: runs(View::Ticks),
+            bars: keyed(View::Bars),
+            latest: keyed(View::Latest),
+            curves: keyed(View::Curves),
             cfg,
             feeds,
             worker,
@@ -86,6 +106,63 @@ impl DirSink {
             k.extend_from_slice(trade.as_bytes());
         }
         k
+    }
+
+    fn bar_key(b: &Bar) -> Vec<u8> {
+        let mut k = Vec::with_capacity(b.instrument_id.len() + b.tenant_id.len() + 24);
+        k.extend_from_slice(b.tenant_id.as_bytes());
+        k.push(0);
+        k.extend_from_slice(b.instrument_id.as_bytes());
+        k.push(0);
+        push_key_i64(&mut k, b.interval.nominal_ms());
+        k.push(0);
+        push_key_i64(&mut k, b.window_start_ms);
+        k
+    }
+
+    fn latest_key(l: &LatestPrice) -> Vec<u8> {
+        let mut k = Vec::with_capacity(l.instrument_id.len() + l.tenant_id.len() + 2);
+        k.extend_from_slice(l.tenant_id.as_bytes());
+        k.push(0);
+        k.extend_from_slice(l.instrument_id.as_bytes());
+        k
+    }
+
+    fn curve_key(p: &CurvePoint) -> Vec<u8> {
+        let mut k = Vec::with_capacity(p.curve_id.len() + p.tenant_id.len() + p.tenor.len() + 12);
+        k.extend_from_slice(p.tenant_id.as_bytes());
+        k.push(0);
+        k.extend_from_slice(p.curve_id.as_bytes());
+        k.push(0);
+        push_key_i64(&mut k, p.delivery_start_ms);
+        k.push(0);
+        k.extend_from_slice(p.tenor.as_bytes());
+        k
+    }
+
+    /// Renders and applies one keyed-view update (a change log line ends with its diff).
+    fn keyed(
+        view: &mut Option<KeyedView>,
+        changes: bool,
+        time: u64,
+        key: Vec<u8>,
+        mut line: String,
+        json: bool,
+        diff: i64,
+    ) -> Result<bool, SinkError> {
+        let Some(v) = view.as_mut() else {
+            return Ok(false);
+        };
+        if changes {
+            if json {
+                line.pop();
+                line.push_str(&format!(",\"diff\":{diff}}}"));
+            } else {
+                line.push_str(&format!(",{diff}"));
+            }
+        }
+        v.apply(time, key, line.into_bytes(), diff)?;
+        Ok(true)
     }
 
     fn dead_key(d: &DeadLetter) -> Vec<u8> {
@@ -134,6 +211,40 @@ impl Sink for DirSink {
                     }
                 }
             }
+            Update::Bar(b, diff) => {
+                let mut line = String::with_capacity(256);
+                b.push_csv(&mut line);
+                let changes = self.cfg.changes;
+                if Self::keyed(
+                    &mut self.bars,
+                    changes,
+                    time,
+                    Self::bar_key(b),
+                    line,
+                    false,
+                    diff,
+                )? {
+                    *self.counts.entry("bars").or_default() += 1;
+                }
+            }
+            Update::Latest(l, diff) => {
+                let mut line = String::with_capacity(160);
+                l.push_csv(&mut line);
+                let changes = self.cfg.changes;
+                let key = Self::latest_key(l);
+                if Self::keyed(&mut self.latest, changes, time, key, line, false, diff)? {
+                    *self.counts.entry("latest").or_default() += 1;
+                }
+            }
+            Update::Curve(p, diff) => {
+                let mut line = String::with_capacity(256);
+                push_curve_point_json(&mut line, p);
+                let changes = self.cfg.changes;
+                let key = Self::curve_key(p);
+                if Self::keyed(&mut self.curves, changes, time, key, line, true, diff)? {
+                    *self.counts.entry("curves").or_default() += 1;
+                }
+            }
             Update::DeadLetter(d) => {
                 if !self.cfg.views.contains(&View::DeadLetters) {
                     return Ok(());
@@ -174,6 +285,11 @@ impl Sink for DirSink {
         let empty = |dir: PathBuf| SortedRuns::new(dir, String::new(), 0);
         std::mem::replace(&mut self.dead, empty(parts_dir(&self.cfg))).finish()?;
         std::mem::replace(&mut self.tick_changes, empty(parts_dir(&self.cfg))).finish()?;
+        for view in [&mut self.bars, &mut self.latest, &mut self.curves] {
+            if let Some(v) = view.take() {
+                v.finish()?;
+            }
+        }
         Ok(())
     }
 
@@ -194,10 +310,6 @@ pub fn finalize_dir(cfg: &DirConfig, workers: usize) -> Result<Vec<(String, u64)
         .map(|rd| rd.flatten().map(|e| e.path()).collect())
         .unwrap_or_default();
     for view in cfg.views.iter().copied() {
-        if matches!(view, View::Bars | View::Latest | View::Curves) {
-            // Produced by the windowing stages; nothing to merge until they exist.
-            continue;
-        }
         let stem = stem(view, cfg.changes);
         let mut runs: Vec<PathBuf> = Vec::new();
         for w in 0..workers {
@@ -211,7 +323,19 @@ pub fn finalize_dir(cfg: &DirConfig, workers: usize) -> Result<Vec<(String, u64)
         }
         let name = format!("{stem}.{}", view.ext());
         let tmp = cfg.path.join(format!(".{name}.tmp"));
-        let n = merge_runs(&runs, None, &tmp)?;
+        let header = match view {
+            View::Bars => Some(BARS_CSV_HEADER),
+            View::Latest => Some(LATEST_CSV_HEADER),
+            _ => None,
+        }
+        .map(|h| {
+            if cfg.changes {
+                format!("{h},diff")
+            } else {
+                h.to_string()
+            }
+        });
+        let n = merge_runs(&runs, header.as_deref(), &tmp)?;
         std::fs::rename(&tmp, cfg.path.join(&name))?;
         written.push((name, n));
     }

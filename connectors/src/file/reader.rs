@@ -5,6 +5,11 @@
 //! the first record boundary at or after `k·S`. Batch `k` of the `j`-th striped feed belongs to
 //! worker `(k + j) mod W`. To number lines exactly, a worker also scans (but does not parse) the
 //! batches it does not own, counting line breaks; the scan is a memchr pass over the page cache.
+//!
+//! All striped feeds advance together, one batch number at a time (batch 0 of every feed, then
+//! batch 1, …), after the whole documents (batch 0). The source stamps each document with its
+//! batch number as the timely time, so time `k` means "batch `k` of every feed" on every worker —
+//! the event-time machinery (SPEC §4) relies on this.
 //! A record containing a quoted line break is not supported in record streams.
 
 use super::plan::{InputPlan, ReadMode};
@@ -23,7 +28,12 @@ pub struct FileReader {
     plan: Arc<InputPlan>,
     whole: VecDeque<FeedId>,
     striped: VecDeque<(usize, FeedId)>,
-    current: Option<StripeCursor>,
+    /// Open striped feeds, all at batch `round` or `round + 1`.
+    cursors: Vec<StripeCursor>,
+    /// Dead-letter documents of striped feeds that could not be opened.
+    pending_errors: Vec<RawDocument>,
+    /// Index into `cursors` of the next feed to advance in this round.
+    next: usize,
     worker: usize,
     workers: usize,
     batch_bytes: u64,
@@ -40,6 +50,8 @@ struct StripeCursor {
     start: u64,
     line: u32,
     header: Option<Arc<[u8]>>,
+    /// The last batch has been cut.
+    done: bool,
 }
 
 impl FileReader {
@@ -57,7 +69,9 @@ impl FileReader {
             plan,
             whole,
             striped,
-            current: None,
+            cursors: Vec::new(),
+            pending_errors: Vec::new(),
+            next: 0,
             worker,
             workers: workers.max(1),
             batch_bytes: batch_bytes.max(1),
@@ -104,6 +118,7 @@ impl FileReader {
             name: Some(fp.name.as_str().into()),
             format: fp.format,
             ingested_at_ms: Self::now_ms(),
+            last: true,
         }
     }
 
@@ -120,80 +135,120 @@ impl FileReader {
             name: None,
             format: None,
             ingested_at_ms: Self::now_ms(),
+            last: true,
         }
     }
 
-    fn open_stripes(&mut self) -> Option<Result<(), RawDocument>> {
-        let (rank, feed) = self.striped.pop_front()?;
-        let fp = self.plan.feeds.get(feed as usize)?;
-        let opened = match &fp.data {
-            Some(data) => Ok(Backing::Memory(data.clone())),
-            None => File::open(&fp.path).map(Backing::File),
-        };
-        let file = match opened {
-            Ok(f) => f,
-            Err(e) => {
-                let why = format!("cannot read {}: {e}", fp.path.display());
-                return Some(Err(self.error_doc(feed, why)));
-            }
-        };
-        let size = file.size();
-        let header = first_line(&file).map(Arc::from);
-        self.current = Some(StripeCursor {
-            feed,
-            rank,
-            file,
-            size,
-            k: 0,
-            start: 0,
-            line: 1,
-            header,
-        });
-        Some(Ok(()))
+    /// Opens every striped feed; an unreadable one becomes a dead-letter document from the
+    /// worker that owns its batch 0.
+    fn open_stripes(&mut self) -> Vec<RawDocument> {
+        let mut errors = Vec::new();
+        while let Some((rank, feed)) = self.striped.pop_front() {
+            let Some(fp) = self.plan.feeds.get(feed as usize) else {
+                continue;
+            };
+            let opened = match &fp.data {
+                Some(data) => Ok(Backing::Memory(data.clone())),
+                None => File::open(&fp.path).map(Backing::File),
+            };
+            let file = match opened {
+                Ok(f) => f,
+                Err(e) => {
+                    if rank % self.workers == self.worker {
+                        let why = format!("cannot read {}: {e}", fp.path.display());
+                        errors.push(self.error_doc(feed, why));
+                    }
+                    continue;
+                }
+            };
+            let size = file.size();
+            let header = first_line(&file).map(Arc::from);
+            self.cursors.push(StripeCursor {
+                feed,
+                rank,
+                file,
+                size,
+                k: 0,
+                start: 0,
+                line: 1,
+                header,
+                done: false,
+            });
+        }
+        errors
     }
 
-    /// Advances the current striped feed to the next batch this worker owns.
-    fn next_stripe(&mut self) -> Option<RawDocument> {
+    /// Advances one striped feed by exactly one batch; the document when this worker owns it.
+    fn step(&mut self, i: usize) -> Option<RawDocument> {
         let workers = self.workers as u64;
         let batch = self.batch_bytes;
-        let cur = self.current.as_mut()?;
-        while cur.start < cur.size {
-            let end = boundary_at_or_after(&cur.file, cur.size, (cur.k + 1) * batch, cur.start);
-            let k = cur.k;
-            let owned = (k + cur.rank as u64) % workers == self.worker as u64;
-            let len = (end - cur.start) as usize;
-            let mut bytes = vec![0u8; len];
-            if let Err(e) = cur.file.read_exact_at(&mut bytes, cur.start) {
-                self.health = SourceHealth::Stalled(e.to_string());
-                self.current = None;
+        let worker = self.worker as u64;
+        let cur = self.cursors.get_mut(i)?;
+        if cur.done {
+            return None;
+        }
+        let k = cur.k;
+        cur.k += 1;
+        let owned = (k + cur.rank as u64) % workers == worker;
+        if cur.size == 0 {
+            // An empty feed still has one (empty, last) batch, so it is seen to finish.
+            cur.done = true;
+            if !owned {
                 return None;
             }
-            let first_line = cur.line;
-            let lines = memchr::memchr_iter(b'\n', &bytes).count() as u32;
-            cur.line = cur.line.saturating_add(lines);
-            cur.start = end;
-            cur.k += 1;
-            if owned && !bytes.is_empty() {
-                self.positions.push(Position {
-                    feed: cur.feed,
-                    next: end,
-                });
-                let fp = self.plan.feeds.get(cur.feed as usize);
-                return Some(RawDocument {
-                    feed: cur.feed,
-                    batch: k,
-                    bytes: bytes.into(),
-                    offset: 0,
-                    first_line,
-                    header: if k == 0 { None } else { cur.header.clone() },
-                    name: fp.map(|f| Arc::from(f.name.as_str())),
-                    format: fp.and_then(|f| f.format),
-                    ingested_at_ms: Self::now_ms(),
-                });
-            }
+            let fp = self.plan.feeds.get(cur.feed as usize);
+            return Some(RawDocument {
+                feed: cur.feed,
+                batch: 0,
+                bytes: Arc::from(&[][..]),
+                offset: 0,
+                first_line: 1,
+                header: None,
+                name: fp.map(|f| Arc::from(f.name.as_str())),
+                format: fp.and_then(|f| f.format),
+                ingested_at_ms: Self::now_ms(),
+                last: true,
+            });
         }
-        self.current = None;
-        None
+        // Batch `k` starts at the first record boundary at or after `k·S` (possibly empty when
+        // a record is longer than S).
+        let end = boundary_at_or_after(&cur.file, cur.size, (k + 1) * batch, cur.start);
+        let len = (end - cur.start) as usize;
+        let last = end >= cur.size;
+        cur.done = last;
+        if len == 0 {
+            return None;
+        }
+        let mut bytes = vec![0u8; len];
+        if let Err(e) = cur.file.read_exact_at(&mut bytes, cur.start) {
+            self.health = SourceHealth::Stalled(e.to_string());
+            cur.done = true;
+            return None;
+        }
+        let first_line = cur.line;
+        let lines = memchr::memchr_iter(b'\n', &bytes).count() as u32;
+        cur.line = cur.line.saturating_add(lines);
+        cur.start = end;
+        if !owned {
+            return None;
+        }
+        self.positions.push(Position {
+            feed: cur.feed,
+            next: end,
+        });
+        let fp = self.plan.feeds.get(cur.feed as usize);
+        Some(RawDocument {
+            feed: cur.feed,
+            batch: k,
+            bytes: bytes.into(),
+            offset: 0,
+            first_line,
+            header: if k == 0 { None } else { cur.header.clone() },
+            name: fp.map(|f| Arc::from(f.name.as_str())),
+            format: fp.and_then(|f| f.format),
+            ingested_at_ms: Self::now_ms(),
+            last,
+        })
     }
 }
 
@@ -202,20 +257,26 @@ impl SourceReader for FileReader {
         if let Some(feed) = self.whole.pop_front() {
             return Poll::Ready(self.read_whole(feed));
         }
+        if !self.striped.is_empty() {
+            self.pending_errors = self.open_stripes();
+        }
+        if let Some(doc) = self.pending_errors.pop() {
+            return Poll::Ready(doc);
+        }
+        // Round-robin over the open feeds, one batch each, so batch numbers never decrease.
         loop {
-            if self.current.is_some() {
-                if let Some(doc) = self.next_stripe() {
-                    return Poll::Ready(doc);
-                }
-                continue;
-            }
-            match self.open_stripes() {
-                Some(Ok(())) => continue,
-                Some(Err(doc)) => return Poll::Ready(doc),
-                None => {
+            if self.next >= self.cursors.len() {
+                self.cursors.retain(|c| !c.done);
+                self.next = 0;
+                if self.cursors.is_empty() {
                     self.health = SourceHealth::Ceased;
                     return Poll::Done;
                 }
+            }
+            let i = self.next;
+            self.next += 1;
+            if let Some(doc) = self.step(i) {
+                return Poll::Ready(doc);
             }
         }
     }

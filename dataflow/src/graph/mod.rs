@@ -10,4 +10,4 @@ pub use write::StatsHandles;
 
 pub use finalize::Finalize;
 pub use source::read_documents;
-pub use write::WriteSinks;
+pub use write::{write_sinks, SinkInputs};

@@ -1,116 +1,221 @@
-//! `WriteSinks::write_sinks`: hands every update to this worker's sinks and, once both inputs
-//! are complete, finishes the sinks and emits this worker's [`WorkerReport`].
+//! `write_sinks`: hands every view update of this worker to its sinks and, once every input
+//! is complete, finishes the sinks and emits this worker's [`WorkerReport`].
 
 use crate::summary::WorkerReport;
 use connectors::sink::{Sink, Update};
-use operators::dedupe::DedupeStats;
-use operators::model::{DeadLetter, Tick};
+use operators::dedupe::{DedupeStats, TickChange};
+use operators::lateness::LatenessStats;
+use operators::model::{Bar, CurvePoint, DeadLetter, LatestPrice};
 use operators::normalize::NormalizeStats;
+use operators::views::ViewStats;
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::rc::Rc;
+use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
-use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
+use timely::dataflow::operators::generic::OutputBuilder;
 use timely::dataflow::Stream;
 
 /// Statistics handles the report is built from.
+#[derive(Default)]
 pub struct StatsHandles {
     /// Normalize counters.
     pub normalize: Rc<RefCell<NormalizeStats>>,
+    /// Lateness counters.
+    pub lateness: Rc<RefCell<LatenessStats>>,
     /// Dedupe counters.
     pub dedupe: Rc<RefCell<DedupeStats>>,
+    /// View counters.
+    pub views: Rc<RefCell<ViewStats>>,
 }
 
-/// Writes tick updates and dead letters to sinks.
-pub trait WriteSinks<'scope> {
-    /// Returns a stream carrying one report per worker when its sinks are finished.
-    fn write_sinks(
-        self,
-        dead: Stream<'scope, u64, Vec<DeadLetter>>,
-        sinks: Vec<Box<dyn Sink>>,
-        worker: usize,
-        stats: StatsHandles,
-    ) -> Stream<'scope, u64, Vec<WorkerReport>>;
+/// The update streams of one worker that reach the sinks.
+pub struct SinkInputs<'scope> {
+    /// Tick updates (with their lateness horizon, ignored here); `None` when no sink wants ticks.
+    pub ticks: Option<Stream<'scope, u64, Vec<TickChange>>>,
+    /// Bar updates.
+    pub bars: Stream<'scope, u64, Vec<(Bar, i64)>>,
+    /// Latest-price updates.
+    pub latest: Stream<'scope, u64, Vec<(LatestPrice, i64)>>,
+    /// Curve point updates (forward and delivery).
+    pub curves: Stream<'scope, u64, Vec<(CurvePoint, i64)>>,
+    /// Dead letters of every stage.
+    pub dead: Stream<'scope, u64, Vec<DeadLetter>>,
 }
 
-impl<'scope> WriteSinks<'scope> for Stream<'scope, u64, Vec<(Tick, i64)>> {
-    fn write_sinks(
-        self,
-        dead: Stream<'scope, u64, Vec<DeadLetter>>,
-        mut sinks: Vec<Box<dyn Sink>>,
-        worker: usize,
-        stats: StatsHandles,
-    ) -> Stream<'scope, u64, Vec<WorkerReport>> {
-        self.binary_frontier(dead, Pipeline, Pipeline, "WriteSinks", move |cap, _info| {
-            // The initial capability is held until both inputs are complete, then used once to
-            // emit the report and dropped.
-            let mut cap = Some(cap);
-            let mut errors: Vec<String> = Vec::new();
-            move |(ticks, ticks_frontier), (dead, dead_frontier), output| {
-                ticks.for_each_stamp(|time, data| {
-                    for batch in data {
-                        for (tick, diff) in batch.iter() {
-                            for s in sinks.iter_mut() {
-                                if let Err(e) = s.write(
-                                    time.least().copied().unwrap_or(0),
-                                    Update::Tick(tick, *diff),
-                                ) {
-                                    errors.push(format!("{}: {e}", s.kind()));
-                                }
-                            }
-                        }
-                        batch.clear();
-                    }
-                });
-                dead.for_each_stamp(|time, data| {
-                    for batch in data {
-                        for d in batch.iter() {
-                            for s in sinks.iter_mut() {
-                                if let Err(e) = s.write(
-                                    time.least().copied().unwrap_or(0),
-                                    Update::DeadLetter(d),
-                                ) {
-                                    errors.push(format!("{}: {e}", s.kind()));
-                                }
-                            }
-                        }
-                        batch.clear();
-                    }
-                });
-                if ticks_frontier.is_empty() && dead_frontier.is_empty() {
-                    if let Some(cap) = cap.take() {
-                        for s in sinks.iter_mut() {
-                            if let Err(e) = s.finish() {
-                                errors.push(format!("{}: {e}", s.kind()));
-                            }
-                        }
-                        errors.dedup();
-                        let n = stats.normalize.borrow();
-                        let d = stats.dedupe.borrow();
-                        let report = WorkerReport {
-                            worker,
-                            documents: n.documents,
-                            bytes: n.bytes,
-                            rows: n.rows,
-                            ticks_parsed: n
-                                .ticks
-                                .iter()
-                                .map(|(m, c)| (m.code().to_string(), *c))
-                                .collect(),
-                            dead_letters: n
-                                .dead_letters
-                                .iter()
-                                .map(|(k, c)| (k.to_string(), *c))
-                                .collect(),
-                            identities: d.identities,
-                            duplicates: d.duplicates,
-                            stale: d.stale,
-                            corrections: d.corrections,
-                            sink_errors: std::mem::take(&mut errors),
-                        };
-                        output.session(&cap).give(report);
-                    }
+/// How many rows of each view a worker holds at the end (net of retractions), and a sample.
+#[derive(Default)]
+struct Tally {
+    bars: BTreeMap<&'static str, i64>,
+    latest: i64,
+    forward_points: i64,
+    delivery_points: i64,
+    latest_sample: BTreeMap<(String, String), String>,
+}
+
+const SAMPLE: usize = 5;
+
+impl Tally {
+    fn latest(&mut self, l: &LatestPrice, diff: i64) {
+        self.latest += diff;
+        let key = (l.tenant_id.to_string(), l.instrument_id.to_string());
+        if diff > 0 {
+            let below = self.latest_sample.len() < SAMPLE
+                || self
+                    .latest_sample
+                    .keys()
+                    .next_back()
+                    .is_some_and(|k| key < *k);
+            if below {
+                self.latest_sample.insert(key, l.csv_line());
+                while self.latest_sample.len() > SAMPLE {
+                    self.latest_sample.pop_last();
                 }
             }
-        })
+        }
+    }
+}
+
+/// Writes every update to the sinks; returns one report per worker when they are finished.
+pub fn write_sinks<'scope>(
+    inputs: SinkInputs<'scope>,
+    mut sinks: Vec<Box<dyn Sink>>,
+    worker: usize,
+    stats: StatsHandles,
+) -> Stream<'scope, u64, Vec<WorkerReport>> {
+    let scope = inputs.bars.scope();
+    let mut builder = OperatorBuilder::new("WriteSinks".to_owned(), scope);
+    let mut ticks_in = inputs.ticks.map(|s| builder.new_input(s, Pipeline));
+    let mut bars_in = builder.new_input(inputs.bars, Pipeline);
+    let mut latest_in = builder.new_input(inputs.latest, Pipeline);
+    let mut curves_in = builder.new_input(inputs.curves, Pipeline);
+    let mut dead_in = builder.new_input(inputs.dead, Pipeline);
+    let (out, reports) = builder.new_output::<Vec<WorkerReport>>();
+    let mut out: OutputBuilder<u64, CapacityContainerBuilder<Vec<WorkerReport>>> =
+        OutputBuilder::from(out);
+    builder.build(move |caps| {
+        // The initial capability is held until every input is complete, then used once.
+        let mut cap = caps.into_iter().next();
+        let mut errors: Vec<String> = Vec::new();
+        let mut tally = Tally::default();
+        move |frontiers| {
+            let mut write = |time: u64, u: Update<'_>| {
+                for s in sinks.iter_mut() {
+                    if let Err(e) = s.write(time, u) {
+                        errors.push(format!("{}: {e}", s.kind()));
+                    }
+                }
+            };
+            if let Some(input) = ticks_in.as_mut() {
+                input.for_each_stamp(|c, data| {
+                    let time = c.least().copied().unwrap_or(0);
+                    for batch in data {
+                        for (t, d, _) in batch.iter() {
+                            write(time, Update::Tick(t, *d));
+                        }
+                        batch.clear();
+                    }
+                });
+            }
+            bars_in.for_each_stamp(|c, data| {
+                let time = c.least().copied().unwrap_or(0);
+                for batch in data {
+                    for (b, d) in batch.iter() {
+                        *tally.bars.entry(b.interval.name()).or_default() += d;
+                        write(time, Update::Bar(b, *d));
+                    }
+                    batch.clear();
+                }
+            });
+            latest_in.for_each_stamp(|c, data| {
+                let time = c.least().copied().unwrap_or(0);
+                for batch in data {
+                    for (l, d) in batch.iter() {
+                        tally.latest(l, *d);
+                        write(time, Update::Latest(l, *d));
+                    }
+                    batch.clear();
+                }
+            });
+            curves_in.for_each_stamp(|c, data| {
+                let time = c.least().copied().unwrap_or(0);
+                for batch in data {
+                    for (p, d) in batch.iter() {
+                        if p.curve_id.contains(".DA.") {
+                            tally.delivery_points += d;
+                        } else {
+                            tally.forward_points += d;
+                        }
+                        write(time, Update::Curve(p, *d));
+                    }
+                    batch.clear();
+                }
+            });
+            dead_in.for_each_stamp(|c, data| {
+                let time = c.least().copied().unwrap_or(0);
+                for batch in data {
+                    for d in batch.iter() {
+                        write(time, Update::DeadLetter(d));
+                    }
+                    batch.clear();
+                }
+            });
+            if frontiers.iter().all(|f| f.frontier().is_empty()) {
+                if let Some(cap) = cap.take() {
+                    for s in sinks.iter_mut() {
+                        if let Err(e) = s.finish() {
+                            errors.push(format!("{}: {e}", s.kind()));
+                        }
+                    }
+                    errors.dedup();
+                    let report = report(worker, &stats, &tally, std::mem::take(&mut errors));
+                    out.activate().session(&cap).give(report);
+                }
+            }
+        }
+    });
+    reports
+}
+
+fn report(worker: usize, stats: &StatsHandles, tally: &Tally, errors: Vec<String>) -> WorkerReport {
+    let n = stats.normalize.borrow();
+    let l = stats.lateness.borrow();
+    let d = stats.dedupe.borrow();
+    let mut dead_letters: BTreeMap<String, u64> = n
+        .dead_letters
+        .iter()
+        .map(|(k, c)| (k.to_string(), *c))
+        .collect();
+    if l.late_data > 0 {
+        *dead_letters.entry("LATE_DATA".into()).or_default() += l.late_data;
+    }
+    WorkerReport {
+        worker,
+        documents: n.documents,
+        bytes: n.bytes,
+        rows: n.rows,
+        ticks_parsed: n
+            .ticks
+            .iter()
+            .map(|(m, c)| (m.code().to_string(), *c))
+            .collect(),
+        dead_letters,
+        late_arrivals: l.late_arrivals,
+        identities: d.identities,
+        duplicates: d.duplicates,
+        stale: d.stale,
+        corrections: d.corrections,
+        released: d.released,
+        bars: tally
+            .bars
+            .iter()
+            .map(|(k, v)| (k.to_string(), (*v).max(0) as u64))
+            .collect(),
+        latest: tally.latest.max(0) as u64,
+        forward_points: tally.forward_points.max(0) as u64,
+        delivery_points: tally.delivery_points.max(0) as u64,
+        latest_sample: tally.latest_sample.values().cloned().collect(),
+        sink_errors: errors,
     }
 }

@@ -27,12 +27,14 @@ mod forward;
 mod forward_tests;
 mod inputs;
 mod interpolate;
+pub mod operator;
 mod versions;
 
 pub use delivery::{delivery_curve_id, DeliveryCurves, HOUR_MS};
 pub use forward::ForwardCurves;
 pub use inputs::{CurveSpec, Interpolation, LatestPrice, MemberSpec, Quote};
 pub use interpolate::compute_curve;
+pub use operator::Forward;
 
 use crate::model::CurvePoint;
 use std::cmp::Ordering;

@@ -26,4 +26,7 @@ pub struct RawDocument {
     pub format: Option<Format>,
     /// Wall-clock time the document was read, epoch ms.
     pub ingested_at_ms: EpochMs,
+    /// True for the last batch of a bounded feed (a whole document is its feed's only batch):
+    /// the feed stops holding the global watermark back once this batch is done (SPEC §4).
+    pub last: bool,
 }

@@ -1,0 +1,81 @@
+//! `Dedupe::dedupe`: the timely plumbing around [`DedupeCore`].
+//!
+//! Input: accepted ticks with their lateness horizon, exchanged by (tenant, instrument), and the
+//! global watermark marks of this worker's lateness stage (pipeline). Changes are emitted at the
+//! time of the batch that caused them; a mark of time `t` releases identities only once every
+//! arrival of times `≤ t` has been processed.
+
+use super::{DedupeCore, DedupeStats};
+use crate::lateness::LatenessPolicy;
+use crate::model::{route_hash, EpochMs, Tick};
+use crate::window::horizon;
+use std::cell::RefCell;
+use std::collections::VecDeque;
+use std::rc::Rc;
+use std::sync::Arc;
+use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::Stream;
+
+/// Routes ticks by identity and turns arrivals into a differential stream of winners.
+pub trait Dedupe<'scope> {
+    /// Returns `(tick, diff, horizon)` updates; counters accumulate into `stats`.
+    fn dedupe(
+        self,
+        marks: Stream<'scope, u64, Vec<EpochMs>>,
+        policy: Arc<LatenessPolicy>,
+        stats: Rc<RefCell<DedupeStats>>,
+    ) -> Stream<'scope, u64, Vec<(Tick, i64, EpochMs)>>;
+}
+
+impl<'scope> Dedupe<'scope> for Stream<'scope, u64, Vec<(Tick, EpochMs)>> {
+    fn dedupe(
+        self,
+        marks: Stream<'scope, u64, Vec<EpochMs>>,
+        policy: Arc<LatenessPolicy>,
+        stats: Rc<RefCell<DedupeStats>>,
+    ) -> Stream<'scope, u64, Vec<(Tick, i64, EpochMs)>> {
+        let pact =
+            Exchange::new(|(t, _): &(Tick, EpochMs)| route_hash(&t.tenant_id, &t.instrument_id));
+        self.binary_frontier(marks, pact, Pipeline, "Dedupe", move |_cap, _info| {
+            // No capability is retained: changes are emitted at the time of the batch that caused them.
+            let mut core = DedupeCore::with_intervals(policy.intervals());
+            let mut changes = Vec::new();
+            let mut pending: VecDeque<(u64, EpochMs)> = VecDeque::new();
+            move |(input, frontier), (marks, _), output| {
+                input.for_each_stamp(|cap, data| {
+                    for batch in data {
+                        for (tick, h) in batch.drain(..) {
+                            core.insert_at(tick, h);
+                        }
+                    }
+                    core.drain_changes(&mut changes);
+                    if !changes.is_empty() {
+                        output.session(&cap).give_container(&mut changes);
+                        changes.clear();
+                    }
+                });
+                marks.for_each_stamp(|cap, data| {
+                    let Some(&t) = cap.least() else { return };
+                    for batch in data {
+                        for g in batch.drain(..) {
+                            pending.push_back((t, g));
+                        }
+                    }
+                });
+                let mut latest = None;
+                while let Some(&(t, g)) = pending.front() {
+                    if frontier.less_equal(&t) {
+                        break;
+                    }
+                    latest = Some(g);
+                    pending.pop_front();
+                }
+                if let Some(g) = latest {
+                    core.release(|m| horizon(g, policy.closing_lateness_ms(m)));
+                }
+                *stats.borrow_mut() = core.stats.clone();
+            }
+        })
+    }
+}

@@ -1,0 +1,140 @@
+//! Lateness core: watermarks per feed key from earlier batches, horizons, `LATE_DATA`, and the
+//! global watermark over live keys.
+
+use super::*;
+use crate::model::{BarInterval, Components, QualityFlags, SourcePos};
+
+const MIN: i64 = 60_000;
+
+fn tick(feed: FeedId, market: Market, run: &Sym, start_ms: EpochMs) -> Tick {
+    let s = |x: &str| -> Sym { Arc::from(x) };
+    Tick {
+        tenant_id: s("default"),
+        instrument_id: s("X"),
+        market,
+        node: s("X"),
+        market_run: run.clone(),
+        interval_start_ms: start_ms,
+        interval_end_ms: start_ms,
+        price: 1.0,
+        components: Components::default(),
+        volume: None,
+        bid: None,
+        ask: None,
+        trade_id: None,
+        revision: 0,
+        version: 1,
+        flags: QualityFlags::default(),
+        source_system: s("t"),
+        source: SourcePos {
+            feed,
+            offset: 0,
+            line: 1,
+            elem: 0,
+        },
+        ingested_at_ms: 0,
+        enrichment: None,
+    }
+}
+
+fn summary(feed: FeedId, batch: u64, last: bool, keys: &[(Market, &Sym, EpochMs)]) -> BatchSummary {
+    let mut s = BatchSummary::new(feed, batch, last);
+    for (m, r, t) in keys {
+        s.observe(*m, r, *t);
+    }
+    s.seal();
+    s
+}
+
+fn core(planned: usize) -> LatenessCore {
+    // 1m bars, no delay, 2 minutes of lateness.
+    let p = LatenessPolicy::new(&[BarInterval::M1], 0, 2 * MIN);
+    LatenessCore::new(Arc::new(p), Some(planned))
+}
+
+#[test]
+fn first_batch_is_never_late() {
+    let rt: Sym = Arc::from("RT");
+    let mut c = core(1);
+    let mut t = tick(0, Market::Other, &rt, 0);
+    assert_eq!(
+        c.judge(&mut t),
+        Verdict::Accept {
+            horizon_ms: EpochMs::MIN
+        }
+    );
+    assert!(!t.flags.contains(QualityFlag::LateArrival));
+}
+
+#[test]
+fn later_batches_judge_against_earlier_ones() {
+    let rt: Sym = Arc::from("RT");
+    let mut c = core(1);
+    c.fold(&summary(0, 0, false, &[(Market::Other, &rt, 10 * MIN)]));
+    assert_eq!(c.advance(), Some(10 * MIN));
+    // Watermark 10m, horizon 8m: the 1m window [7m, 8m) is closed, [8m, 9m) is open.
+    let mut late = tick(0, Market::Other, &rt, 7 * MIN + 30_000);
+    assert!(
+        matches!(c.judge(&mut late), Verdict::Late { watermark_ms } if watermark_ms == 10 * MIN)
+    );
+    let mut behind = tick(0, Market::Other, &rt, 8 * MIN);
+    assert_eq!(
+        c.judge(&mut behind),
+        Verdict::Accept {
+            horizon_ms: 8 * MIN
+        }
+    );
+    assert!(behind.flags.contains(QualityFlag::LateArrival));
+    let mut ahead = tick(0, Market::Other, &rt, 11 * MIN);
+    assert_eq!(
+        c.judge(&mut ahead),
+        Verdict::Accept {
+            horizon_ms: 8 * MIN
+        }
+    );
+    assert!(!ahead.flags.contains(QualityFlag::LateArrival));
+    // Another feed key of the same file has no watermark of its own, but windows already
+    // final under G (8m) are closed for it as well.
+    let da: Sym = Arc::from("DA");
+    let mut other = tick(0, Market::Other, &da, 7 * MIN);
+    assert!(matches!(c.judge(&mut other), Verdict::Late { .. }));
+    let mut fresh = tick(0, Market::Other, &da, 8 * MIN);
+    assert!(matches!(c.judge(&mut fresh), Verdict::Accept { .. }));
+    assert!(!fresh.flags.contains(QualityFlag::LateArrival));
+}
+
+#[test]
+fn global_watermark_is_the_minimum_of_live_keys_and_infinite_at_the_end() {
+    let rt: Sym = Arc::from("RT");
+    let da: Sym = Arc::from("DA");
+    let mut c = core(2);
+    c.fold(&summary(
+        0,
+        0,
+        false,
+        &[(Market::Pjm, &rt, 5 * MIN), (Market::Pjm, &da, 50 * MIN)],
+    ));
+    // Feed 1 not seen yet: nothing is final.
+    assert_eq!(c.advance(), None);
+    c.fold(&summary(1, 0, false, &[(Market::Ercot, &rt, 3 * MIN)]));
+    assert_eq!(c.advance(), Some(3 * MIN));
+    assert_eq!(c.closed_ms(Market::Pjm), MIN);
+    c.fold(&summary(1, 1, true, &[]));
+    assert_eq!(c.advance(), Some(5 * MIN));
+    c.fold(&summary(0, 1, true, &[]));
+    assert_eq!(c.advance(), Some(EpochMs::MAX));
+    assert_eq!(c.closed_ms(Market::Ercot), EpochMs::MAX);
+}
+
+#[test]
+fn per_market_and_per_feed_settings() {
+    let p = LatenessPolicy::new(&[BarInterval::M1], 10, 20)
+        .with_market(Market::Pjm, Some(100), Some(200))
+        .with_feed(3, None, Some(5_000));
+    assert_eq!(p.delay_ms(0, Market::Ercot), 10);
+    assert_eq!(p.delay_ms(0, Market::Pjm), 100);
+    assert_eq!(p.delay_ms(3, Market::Pjm), 100);
+    assert_eq!(p.lateness_ms(3, Market::Pjm), 5_000);
+    assert_eq!(p.lateness_ms(0, Market::Pjm), 200);
+    assert_eq!(p.closing_lateness_ms(Market::Ercot), 5_000);
+}
