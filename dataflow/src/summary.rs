@@ -121,6 +121,11 @@ impl RunReport {
         let _ = writeln!(s, "  distinct ticks      {:>12}", t.identities);
         let _ = writeln!(
             s,
+            "  identities released {:>12}  (their largest window was final)",
+            t.released
+        );
+        let _ = writeln!(
+            s,
             "  duplicates / stale / corrections  {} / {} / {}",
             t.duplicates, t.stale, t.corrections
         );

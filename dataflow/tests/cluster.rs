@@ -1,4 +1,5 @@
-//! Two `tickflow` processes on loopback (`-n 2 -p 0|1 --hostfile`) write the same `dir:` output,
+//! Two `tickflow` processes on loopback (`-n 2 -p 0|1 --hostfile`) write the same `dir:` output
+//! (ticks, bars, latest prices, curves, dead letters),
 //! byte for byte, as one process with one worker.
 
 use std::path::Path;
@@ -89,10 +90,16 @@ fn two_processes_match_one() {
     let _ = p1.wait();
     let summary = String::from_utf8_lossy(&p0.wait_with_output().unwrap().stdout).into_owned();
     assert!(summary.contains("4 worker(s)"), "{summary}");
-    for name in ["ticks.jsonl", "dead_letters.jsonl"] {
+    for name in [
+        "ticks.jsonl",
+        "bars.csv",
+        "latest.csv",
+        "curves.jsonl",
+        "dead_letters.jsonl",
+    ] {
         let a = std::fs::read(tmp.path().join("one").join(name)).unwrap();
         let b = std::fs::read(tmp.path().join("two").join(name)).unwrap();
-        assert!(!a.is_empty() || name == "dead_letters.jsonl");
+        assert!(!a.is_empty() || name == "dead_letters.jsonl", "{name} is empty");
         assert!(a == b, "{name} differs between 1 process and 2 processes");
     }
 }

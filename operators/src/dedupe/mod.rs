@@ -25,10 +25,10 @@ mod tests;
 
 pub use operator::Dedupe;
 
-use crate::model::{BarInterval, EpochMs, Market, QualityFlag, SourcePos, Tick, TickIdentity};
+use crate::model::{BarInterval, EpochMs, Market, QualityFlag, SourcePos, Sym, Tick, TickIdentity};
 use crate::window::WindowAssigner;
 use rustc_hash::FxHashMap;
-use std::collections::BTreeMap;
+use std::collections::VecDeque;
 
 /// One update of the deduplicated tick stream: the tick, its multiplicity change, and the
 /// lateness horizon of the arrivals that caused it.
@@ -64,24 +64,39 @@ pub struct DedupeStats {
     pub released: u64,
 }
 
-/// What is kept per identity: the emitted tick (boxed, so the map's entries stay small and
-/// rehashing moves little), the first value seen, and the drain generation in which the
-/// identity was last touched together with the tick emitted before that touch.
+/// What is kept per identity: its key within the instrument, the emitted tick, the first value
+/// seen, and the drain generation in which it was last touched together with the tick emitted
+/// before that touch.
 #[derive(Debug)]
-struct IdentityState {
-    inner: Box<Winner>,
+struct Entry {
+    key: (EpochMs, EpochMs, Option<Sym>),
+    /// The emitted tick: the winner with version and flags applied.
+    output: Tick,
+    /// Bits of the first value seen, to tell whether a second distinct value ever arrived.
+    first_value: ValueBits,
     touched_gen: u64,
     /// The least horizon among this drain's arrivals.
     touch_horizon: EpochMs,
     before_touch: Option<Box<Tick>>,
 }
 
+/// The identities of one (tenant, instrument), sorted by (interval_start, interval_end,
+/// trade_id): in-order arrivals append, and release pops from the front.
 #[derive(Debug)]
-struct Winner {
-    /// The emitted tick: the winner with version and flags applied.
-    output: Tick,
-    /// Bits of the first value seen, to tell whether a second distinct value ever arrived.
-    first_value: ValueBits,
+struct Instrument {
+    market: Market,
+    entries: VecDeque<Entry>,
+}
+
+impl Instrument {
+    /// The position of `key`: `Ok` when held, `Err(insertion point)` otherwise.
+    fn find(&self, key: &(EpochMs, EpochMs, Option<Sym>)) -> Result<usize, usize> {
+        match self.entries.back() {
+            None => Err(0),
+            Some(last) if last.key < *key => Err(self.entries.len()),
+            Some(_) => self.entries.binary_search_by(|e| e.key.cmp(key)),
+        }
+    }
 }
 
 type ValueBits = [u64; 5];
@@ -108,16 +123,20 @@ fn rank(t: &Tick) -> (u64, SourcePos, ValueBits) {
 ///
 /// The first arrival of an identity is emitted at once (`+1`); a later arrival marks the
 /// identity touched, remembering the tick emitted before, and [`DedupeCore::drain_changes`]
-/// emits `−1 old, +1 new` once per touched identity — so the common path costs one hash lookup.
+/// emits `−1 old, +1 new` once per touched identity. State is kept per (tenant, instrument) in
+/// time order, so the common path is one hash lookup and an append, and release pops entries
+/// from the front of each instrument.
 #[derive(Debug, Default)]
 pub struct DedupeCore {
-    state: FxHashMap<TickIdentity, IdentityState>,
+    instruments: FxHashMap<(Sym, Sym), Instrument>,
     /// Identities touched (not first seen) since the last drain.
     touched: Vec<TickIdentity>,
     /// First arrivals since the last drain, ready to emit.
-    fresh: Vec<(Tick, i64, EpochMs)>,
-    /// When identities may be released (empty intervals: never).
-    expiry: Expiry,
+    fresh: Vec<TickChange>,
+    /// Intervals whose largest window bounds how long an identity is kept (empty: forever).
+    intervals: Vec<BarInterval>,
+    assigner: WindowAssigner,
+    held: usize,
     /// Drain generation (starts at 1; 0 means never touched).
     gen: u64,
     /// Counters.
@@ -129,7 +148,7 @@ impl DedupeCore {
     /// its `interval_start` is final (no intervals: state is kept for the whole run).
     pub fn with_intervals(intervals: &[BarInterval]) -> DedupeCore {
         DedupeCore {
-            expiry: Expiry::new(intervals),
+            intervals: intervals.to_vec(),
             ..DedupeCore::default()
         }
     }
@@ -141,178 +160,158 @@ impl DedupeCore {
 
     /// Records one arrival judged with lateness horizon `horizon_ms`.
     pub fn insert_at(&mut self, mut tick: Tick, horizon_ms: EpochMs) -> Arrival {
-        use std::collections::hash_map::Entry;
         self.stats.arrivals += 1;
         let gen = self.gen + 1;
         let bits = value_bits(&tick);
-        match self.state.entry(tick.identity()) {
-            Entry::Vacant(slot) => {
+        let inst = match self
+            .instruments
+            .get_mut(&(tick.tenant_id.clone(), tick.instrument_id.clone()))
+        {
+            Some(i) => i,
+            None => self
+                .instruments
+                .entry((tick.tenant_id.clone(), tick.instrument_id.clone()))
+                .or_insert_with(|| Instrument {
+                    market: tick.market,
+                    entries: VecDeque::new(),
+                }),
+        };
+        let key = (
+            tick.interval_start_ms,
+            tick.interval_end_ms,
+            tick.trade_id.clone(),
+        );
+        let at = match inst.find(&key) {
+            Err(at) => {
                 self.stats.identities += 1;
+                self.held += 1;
                 tick.version = 1;
                 tick.flags.remove(QualityFlag::Corrected);
-                self.expiry.schedule(slot.key(), tick.market);
                 self.fresh.push((tick.clone(), 1, horizon_ms));
-                slot.insert(IdentityState {
-                    inner: Box::new(Winner {
+                inst.entries.insert(
+                    at,
+                    Entry {
+                        key,
                         output: tick,
                         first_value: bits,
-                    }),
-                    touched_gen: 0,
-                    touch_horizon: horizon_ms,
-                    before_touch: None,
-                });
-                Arrival::New
+                        touched_gen: 0,
+                        touch_horizon: horizon_ms,
+                        before_touch: None,
+                    },
+                );
+                return Arrival::New;
             }
-            Entry::Occupied(mut slot) => {
-                if slot.get().touched_gen != gen {
-                    self.touched.push(slot.key().clone());
-                    let st = slot.get_mut();
-                    st.touched_gen = gen;
-                    st.touch_horizon = horizon_ms;
-                    st.before_touch = Some(Box::new(st.inner.output.clone()));
-                }
-                let st = slot.get_mut();
-                st.touch_horizon = st.touch_horizon.min(horizon_ms);
-                let w = &mut *st.inner;
-                let version = w.output.version + 1;
-                let corrected =
-                    w.output.flags.contains(QualityFlag::Corrected) || bits != w.first_value;
-                let same_value = value_bits(&w.output) == bits;
-                let arrival = if rank(&tick) > rank(&w.output) {
-                    w.output = tick;
-                    if same_value {
-                        Arrival::Duplicate
-                    } else {
-                        Arrival::Correction
-                    }
-                } else if same_value {
-                    Arrival::Duplicate
-                } else {
-                    Arrival::Stale
-                };
-                w.output.version = version;
-                if corrected {
-                    w.output.flags.insert(QualityFlag::Corrected);
-                }
-                match arrival {
-                    Arrival::Duplicate => self.stats.duplicates += 1,
-                    Arrival::Stale => self.stats.stale += 1,
-                    Arrival::Correction => self.stats.corrections += 1,
-                    Arrival::New => {}
-                }
-                arrival
-            }
+            Ok(at) => at,
+        };
+        let Some(e) = inst.entries.get_mut(at) else {
+            return Arrival::Stale; // unreachable: `find` returned a held position
+        };
+        if e.touched_gen != gen {
+            self.touched.push(e.output.identity());
+            e.touched_gen = gen;
+            e.touch_horizon = horizon_ms;
+            e.before_touch = Some(Box::new(e.output.clone()));
         }
+        e.touch_horizon = e.touch_horizon.min(horizon_ms);
+        let version = e.output.version + 1;
+        let corrected = e.output.flags.contains(QualityFlag::Corrected) || bits != e.first_value;
+        let same_value = value_bits(&e.output) == bits;
+        let arrival = if rank(&tick) > rank(&e.output) {
+            e.output = tick;
+            if same_value {
+                Arrival::Duplicate
+            } else {
+                Arrival::Correction
+            }
+        } else if same_value {
+            Arrival::Duplicate
+        } else {
+            Arrival::Stale
+        };
+        e.output.version = version;
+        if corrected {
+            e.output.flags.insert(QualityFlag::Corrected);
+        }
+        match arrival {
+            Arrival::Duplicate => self.stats.duplicates += 1,
+            Arrival::Stale => self.stats.stale += 1,
+            Arrival::Correction => self.stats.corrections += 1,
+            Arrival::New => {}
+        }
+        arrival
     }
 
     /// Appends the changes since the last drain: `(tick, +1, horizon)` for first arrivals, and
     /// `(old, −1, h)` then `(new, +1, h)` per touched identity whose emitted tick changed, with
     /// `h` the least horizon of the arrivals that touched it.
-    pub fn drain_changes(&mut self, out: &mut Vec<(Tick, i64, EpochMs)>) {
+    pub fn drain_changes(&mut self, out: &mut Vec<TickChange>) {
         out.append(&mut self.fresh);
         for id in self.touched.drain(..) {
-            let Some(st) = self.state.get_mut(&id) else {
+            let Some(inst) = self
+                .instruments
+                .get_mut(&(id.tenant_id.clone(), id.instrument_id.clone()))
+            else {
                 continue;
             };
-            if let Some(old) = st.before_touch.take() {
-                if *old != st.inner.output {
-                    out.push((*old, -1, st.touch_horizon));
-                    out.push((st.inner.output.clone(), 1, st.touch_horizon));
+            let key = (id.interval_start_ms, id.interval_end_ms, id.trade_id.clone());
+            let Some(e) = inst.find(&key).ok().and_then(|at| inst.entries.get_mut(at)) else {
+                continue;
+            };
+            if let Some(old) = e.before_touch.take() {
+                if *old != e.output {
+                    out.push((*old, -1, e.touch_horizon));
+                    out.push((e.output.clone(), 1, e.touch_horizon));
                 }
             }
         }
         self.gen += 1;
     }
 
-    /// Releases every identity of `market` whose largest window ends at or before
+    /// Releases every identity of a market whose largest window ends at or before
     /// `closed_ms(market)` (the final horizon of SPEC §4). Call after the drain of the batch.
     pub fn release(&mut self, closed_ms: impl Fn(Market) -> EpochMs) {
-        let state = &mut self.state;
-        let released = &mut self.stats.released;
-        self.expiry.release(closed_ms, |id| {
-            if state.remove(&id).is_some() {
-                *released += 1;
+        if self.intervals.is_empty() {
+            return;
+        }
+        let DedupeCore {
+            instruments,
+            intervals,
+            assigner,
+            held,
+            stats,
+            ..
+        } = self;
+        instruments.retain(|_, inst| {
+            let closed = closed_ms(inst.market);
+            while let Some(e) = inst.entries.front() {
+                // The largest window's end grows with interval_start, so the front goes first.
+                let end = assigner.last_window_end(intervals, inst.market, e.key.0);
+                if end.is_none_or(|end| end > closed) {
+                    break;
+                }
+                inst.entries.pop_front();
+                *held -= 1;
+                stats.released += 1;
             }
+            !inst.entries.is_empty()
         });
     }
 
     /// The current winner of every identity (for tests and oracles).
     pub fn winners(&self) -> impl Iterator<Item = &Tick> {
-        self.state.values().map(|s| &s.inner.output)
+        self.instruments
+            .values()
+            .flat_map(|i| i.entries.iter().map(|e| &e.output))
     }
 
     /// Number of identities held.
     pub fn len(&self) -> usize {
-        self.state.len()
+        self.held
     }
 
     /// True when no identity is held.
     pub fn is_empty(&self) -> bool {
-        self.state.is_empty()
+        self.held == 0
     }
 }
 
-/// Identities by the end of their largest window, per market, for release.
-#[derive(Debug, Default)]
-struct Expiry {
-    intervals: Vec<BarInterval>,
-    assigner: WindowAssigner,
-    buckets: [BTreeMap<EpochMs, Vec<TickIdentity>>; 8],
-    /// The bucket being filled (most arrivals share their window with the previous one).
-    staged: Option<(Market, EpochMs, Vec<TickIdentity>)>,
-}
-
-impl Expiry {
-    fn new(intervals: &[BarInterval]) -> Expiry {
-        Expiry {
-            intervals: intervals.to_vec(),
-            ..Expiry::default()
-        }
-    }
-
-    fn schedule(&mut self, id: &TickIdentity, market: Market) {
-        let Some(end) =
-            self.assigner
-                .last_window_end(&self.intervals, market, id.interval_start_ms)
-        else {
-            return;
-        };
-        match &mut self.staged {
-            Some((m, e, v)) if *m == market && *e == end => v.push(id.clone()),
-            _ => {
-                self.unstage();
-                self.staged = Some((market, end, vec![id.clone()]));
-            }
-        }
-    }
-
-    fn unstage(&mut self) {
-        if let Some((m, e, mut v)) = self.staged.take() {
-            if let Some(b) = self.buckets.get_mut(m as usize) {
-                b.entry(e).or_default().append(&mut v);
-            }
-        }
-    }
-
-    fn release(
-        &mut self,
-        closed_ms: impl Fn(Market) -> EpochMs,
-        mut drop: impl FnMut(TickIdentity),
-    ) {
-        self.unstage();
-        for m in Market::ISOS.into_iter().chain([Market::Other]) {
-            let closed = closed_ms(m);
-            let Some(b) = self.buckets.get_mut(m as usize) else {
-                continue;
-            };
-            while let Some(entry) = b.first_entry() {
-                if *entry.key() > closed {
-                    break;
-                }
-                for id in entry.remove() {
-                    drop(id);
-                }
-            }
-        }
-    }
-}

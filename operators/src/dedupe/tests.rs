@@ -176,3 +176,32 @@ fn random_batches_in_random_orders_match_the_oracle() {
         }
     }
 }
+
+#[test]
+fn identities_are_released_once_their_largest_window_is_final() {
+    use crate::model::BarInterval;
+    let mut core = DedupeCore::with_intervals(&[BarInterval::M5, BarInterval::H1]);
+    let mut changes = Vec::new();
+    // Hours 0, 1, 2 (out of order), two ticks each.
+    for (i, hour) in [1i64, 0, 2, 0, 1, 2].into_iter().enumerate() {
+        let mut t = tick(10.0, 0, i as u32 + 1);
+        t.interval_start_ms = hour * 3_600_000 + i as i64 * 60_000;
+        t.interval_end_ms = t.interval_start_ms + 60_000;
+        core.insert(t);
+    }
+    core.drain_changes(&mut changes);
+    assert_eq!(core.len(), 6);
+    // The first hour's window [0, 1h) ends at 1h: final when the closed horizon reaches it.
+    core.release(|_| 3_600_000 - 1);
+    assert_eq!(core.len(), 6);
+    core.release(|_| 3_600_000);
+    assert_eq!(core.len(), 4);
+    assert_eq!(core.stats.released, 2);
+    core.release(|_| EpochMs::MAX);
+    assert!(core.is_empty());
+    // Without intervals nothing is ever released.
+    let mut keep = DedupeCore::default();
+    keep.insert(tick(1.0, 0, 1));
+    keep.release(|_| EpochMs::MAX);
+    assert_eq!(keep.len(), 1);
+}

@@ -80,15 +80,8 @@ impl<'scope> Lateness<'scope> for Stream<'scope, u64, Vec<Tick>> {
                 let mut acc_out = acc_out.activate();
                 let mut late_out = late_out.activate();
                 let mut mark_out = mark_out.activate();
-                ticks_in.for_each_stamp(|cap, data| {
-                    let Some(&t) = cap.least() else { return };
-                    let held = ticks
-                        .entry(t)
-                        .or_insert_with(|| (cap.delayed(&t, 0), cap.delayed(&t, 1), Vec::new()));
-                    for batch in data {
-                        held.2.append(batch);
-                    }
-                });
+                // Summaries first: a summary already delivered but not yet read is not covered
+                // by the input frontier.
                 sums_in.for_each_stamp(|cap, data| {
                     let Some(&t) = cap.least() else { return };
                     let held = sums
@@ -100,6 +93,41 @@ impl<'scope> Lateness<'scope> for Stream<'scope, u64, Vec<Tick>> {
                 });
                 let ticks_frontier = &frontiers[0];
                 let sums_frontier = &frontiers[1];
+                ticks_in.for_each_stamp(|cap, data| {
+                    let Some(&t) = cap.least() else { return };
+                    // Judge at once when nothing earlier is pending (the common case: a
+                    // batch's ticks arrive after every summary of earlier batches).
+                    let ready = ticks.first_key_value().is_none_or(|(p, _)| *p > t)
+                        && sums.first_key_value().is_none_or(|(s, _)| *s >= t)
+                        && sums_frontier.frontier().iter().all(|f| *f >= t);
+                    if ready {
+                        for batch in data {
+                            for mut tick in batch.drain(..) {
+                                match core.judge(&mut tick) {
+                                    Verdict::Accept { horizon_ms } => {
+                                        judged.push((tick, horizon_ms))
+                                    }
+                                    Verdict::Late { watermark_ms } => {
+                                        dead.push(late_letter(&tick, watermark_ms, &feeds))
+                                    }
+                                }
+                            }
+                        }
+                        if !judged.is_empty() {
+                            acc_out.session(&cap.delayed(&t, 0)).give_container(&mut judged);
+                        }
+                        if !dead.is_empty() {
+                            late_out.session(&cap.delayed(&t, 1)).give_container(&mut dead);
+                        }
+                        return;
+                    }
+                    let held = ticks
+                        .entry(t)
+                        .or_insert_with(|| (cap.delayed(&t, 0), cap.delayed(&t, 1), Vec::new()));
+                    for batch in data {
+                        held.2.append(batch);
+                    }
+                });
                 loop {
                     let next_ticks = ticks.first_key_value().map(|(t, _)| *t);
                     let next_sums = sums.first_key_value().map(|(t, _)| *t);
