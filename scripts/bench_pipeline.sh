@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # End-to-end pipeline benchmark: the 1M-tick simple CSV of ../shared/bench/gen_ticks.py through
-# parse -> dedupe -> sink, at 1 and 2 workers, timed side by side with DuckDB's single-thread batch
+# parse -> dedupe -> enrich -> bars 1m,5m,1h -> latest -> dir: (views=bars,latest), at 1 and 2 workers, timed side by side with DuckDB's single-thread batch
 # 1-minute OHLC on the same file in the same run (ratios, since the machine is shared and noisy).
-# Usage: scripts/bench_pipeline.sh [TICKS] [RUNS]
+# Usage: [BIG=1] scripts/bench_pipeline.sh [TICKS] [RUNS]   (BIG=1 adds a 10x-ticks memory run)
 set -euo pipefail
 cd "$(dirname "$0")/.."
 export CARGO_TARGET_DIR="${CARGO_TARGET_DIR:-$HOME/.cache/tickflow-target}"
@@ -15,10 +15,11 @@ DATA="$WORK/ticks-$N.csv"
 cargo build --release -p tickflow -q
 BIN="$CARGO_TARGET_DIR/release/tickflow"
 python3 -c 'import duckdb' 2>/dev/null || pip install -q duckdb >/dev/null
+[ -x /usr/bin/time ] || { apt-get install -y -q time >/dev/null || sudo apt-get install -y -q time >/dev/null; }
 
 median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
-timeit() { # prints wall seconds of the command
-  local s e; s=$(date +%s%N); "$@" >/dev/null 2>&1; e=$(date +%s%N); awk -v d=$((e - s)) 'BEGIN {printf "%.4f\n", d / 1e9}'; }
+timeit() { # prints wall seconds and max RSS (KB) of the command
+  /usr/bin/time -f "%e %M" -o "$WORK/time.txt" "$@" >/dev/null 2>&1; cat "$WORK/time.txt"; }
 
 duck() {
   python3 - "$DATA" <<'PY'
@@ -31,12 +32,28 @@ con.execute(f"""COPY (SELECT node, (ts_ms // 60000) * 60000 AS w, arg_min(price,
 PY
 }
 
-printf '| configuration | ticks | median wall s | ticks/s |\n|---|---:|---:|---:|\n'
-row() { local name="$1"; shift; local t; t=$(for _ in $(seq "$RUNS"); do timeit "$@"; done | median)
-  awk -v name="$name" -v n="$N" -v t="$t" 'BEGIN {printf "| %s | %d | %.3f | %.2f M |\n", name, n, t, n / t / 1e6}'; }
-row "DuckDB 1m OHLC, threads=1 (whole process)" duck
-row "tickflow -w 1, parse+dedupe -> null" "$BIN" run --input "file:$DATA" --output null -w 1
-row "tickflow -w 2, parse+dedupe -> null" "$BIN" run --input "file:$DATA" --output null -w 2
-row "tickflow -w 1, -> dir:ticks.jsonl" "$BIN" run --input "file:$DATA" --output "dir:$WORK/out1?views=ticks" -w 1
-row "tickflow -w 2, -> dir:ticks.jsonl" "$BIN" run --input "file:$DATA" --output "dir:$WORK/out2?views=ticks" -w 2
-row "DuckDB again (drift check)" duck
+# Issue 3's configuration: parse -> dedupe -> enrich -> bars 1m,5m,1h -> latest -> dir: bars, latest.
+export DATA_PROC_AGGREGATION_BAR_INTERVALS=1m,5m,1h
+REF="--reference dir:reference"
+
+printf '| configuration | ticks | median wall s | ticks/s | max RSS MB |\n|---|---:|---:|---:|---:|\n'
+row() { local name="$1" n="$2"; shift 2; local runs t rss
+  runs=$(for _ in $(seq "$RUNS"); do timeit "$@"; done)
+  t=$(echo "$runs" | awk '{print $1}' | median); rss=$(echo "$runs" | awk '{print $2}' | sort -n | tail -1)
+  awk -v name="$name" -v n="$n" -v t="$t" -v r="$rss" \
+    'BEGIN {printf "| %s | %d | %.3f | %.2f M | %.0f |\n", name, n, t, n / t / 1e6, r / 1024}'; }
+row "DuckDB 1m OHLC, threads=1 (whole process)" "$N" duck
+row "tickflow -w 1, bars+latest -> dir:?views=bars,latest" "$N" \
+  "$BIN" run --input "file:$DATA" $REF --output "dir:$WORK/bl1?views=bars,latest" -w 1
+row "tickflow -w 2, bars+latest -> dir:?views=bars,latest" "$N" \
+  "$BIN" run --input "file:$DATA" $REF --output "dir:$WORK/bl2?views=bars,latest" -w 2
+row "tickflow -w 1, bars+latest -> null" "$N" "$BIN" run --input "file:$DATA" $REF --output null -w 1
+row "tickflow -w 2, bars+latest -> null" "$N" "$BIN" run --input "file:$DATA" $REF --output null -w 2
+row "DuckDB again (drift check)" "$N" duck
+cmp -s "$WORK/bl1/bars.csv" "$WORK/bl2/bars.csv" && echo "bars.csv identical at -w 1 and -w 2"
+if [ "${BIG:-0}" != 0 ]; then # BIG=1: memory stays flat as input grows (10x the ticks)
+  BIGDATA="$WORK/ticks-$((N * 10)).csv"
+  [ -f "$BIGDATA" ] || python3 ../shared/bench/gen_ticks.py "$((N * 10))" "$BIGDATA"
+  RUNS=1 row "tickflow -w 1, bars+latest, 10x ticks" "$((N * 10))" \
+    "$BIN" run --input "file:$BIGDATA" $REF --output "dir:$WORK/big?views=bars,latest" -w 1
+fi

@@ -245,7 +245,11 @@ impl DedupeCore {
     /// `(old, −1, h)` then `(new, +1, h)` per touched identity whose emitted tick changed, with
     /// `h` the least horizon of the arrivals that touched it.
     pub fn drain_changes(&mut self, out: &mut Vec<TickChange>) {
-        out.append(&mut self.fresh);
+        if out.is_empty() {
+            std::mem::swap(out, &mut self.fresh);
+        } else {
+            out.append(&mut self.fresh);
+        }
         for id in self.touched.drain(..) {
             let Some(inst) = self
                 .instruments

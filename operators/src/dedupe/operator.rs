@@ -45,6 +45,7 @@ impl<'scope> Dedupe<'scope> for Stream<'scope, u64, Vec<(Tick, EpochMs)>> {
             move |(input, frontier), (marks, _), output| {
                 input.for_each_stamp(|cap, data| {
                     for batch in data {
+                        changes.reserve(batch.len());
                         for (tick, h) in batch.drain(..) {
                             core.insert_at(tick, h);
                         }

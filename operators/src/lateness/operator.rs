@@ -102,6 +102,7 @@ impl<'scope> Lateness<'scope> for Stream<'scope, u64, Vec<Tick>> {
                         && sums_frontier.frontier().iter().all(|f| *f >= t);
                     if ready {
                         for batch in data {
+                            judged.reserve(batch.len());
                             for mut tick in batch.drain(..) {
                                 match core.judge(&mut tick) {
                                     Verdict::Accept { horizon_ms } => {
