@@ -99,7 +99,10 @@ fn two_processes_match_one() {
     ] {
         let a = std::fs::read(tmp.path().join("one").join(name)).unwrap();
         let b = std::fs::read(tmp.path().join("two").join(name)).unwrap();
-        assert!(!a.is_empty() || name == "dead_letters.jsonl", "{name} is empty");
+        assert!(
+            !a.is_empty() || name == "dead_letters.jsonl",
+            "{name} is empty"
+        );
         assert!(a == b, "{name} differs between 1 process and 2 processes");
     }
 }

@@ -257,7 +257,11 @@ impl DedupeCore {
             else {
                 continue;
             };
-            let key = (id.interval_start_ms, id.interval_end_ms, id.trade_id.clone());
+            let key = (
+                id.interval_start_ms,
+                id.interval_end_ms,
+                id.trade_id.clone(),
+            );
             let Some(e) = inst.find(&key).ok().and_then(|at| inst.entries.get_mut(at)) else {
                 continue;
             };
@@ -318,4 +322,3 @@ impl DedupeCore {
         self.held == 0
     }
 }
-

@@ -115,10 +115,14 @@ impl<'scope> Lateness<'scope> for Stream<'scope, u64, Vec<Tick>> {
                             }
                         }
                         if !judged.is_empty() {
-                            acc_out.session(&cap.delayed(&t, 0)).give_container(&mut judged);
+                            acc_out
+                                .session(&cap.delayed(&t, 0))
+                                .give_container(&mut judged);
                         }
                         if !dead.is_empty() {
-                            late_out.session(&cap.delayed(&t, 1)).give_container(&mut dead);
+                            late_out
+                                .session(&cap.delayed(&t, 1))
+                                .give_container(&mut dead);
                         }
                         return;
                     }
