@@ -116,9 +116,18 @@ impl<'scope> Normalize<'scope> for Stream<'scope, u64, Vec<RawDocument>> {
                             stats.bytes += raw.bytes.len() as u64;
                             stats.rows += out.rows;
                             let mut summary = BatchSummary::new(raw.feed, raw.batch, raw.last);
+                            let mut per_market = [0u64; 8];
                             for t in &out.ticks {
-                                *stats.ticks.entry(t.market).or_default() += 1;
+                                if let Some(n) = per_market.get_mut(t.market as usize) {
+                                    *n += 1;
+                                }
                                 summary.observe(t.market, &t.market_run, t.interval_start_ms);
+                            }
+                            for m in Market::ISOS.into_iter().chain([Market::Other]) {
+                                let n = per_market.get(m as usize).copied().unwrap_or(0);
+                                if n > 0 {
+                                    *stats.ticks.entry(m).or_default() += n;
+                                }
                             }
                             summary.seal();
                             summary_out.session(&cap).give(summary);

@@ -33,9 +33,10 @@ impl BatchSummary {
 
     /// Folds one tick's event time in.
     pub fn observe(&mut self, market: Market, run: &Sym, event_ms: EpochMs) {
-        // A batch holds few (market, run) keys: a linear scan beats a map.
+        // A batch holds few (market, run) keys: a linear scan beats a map; interned runs
+        // usually share their pointer, which spares the string comparison.
         for (m, r, t) in self.max_event_ms.iter_mut() {
-            if *m == market && r == run {
+            if *m == market && (std::sync::Arc::ptr_eq(r, run) || r == run) {
                 *t = (*t).max(event_ms);
                 return;
             }
