@@ -174,7 +174,18 @@ pub fn reference_dir() -> PathBuf {
 /// Loads the reference rows named by `reference.source`: `embedded` (the bundled set, when
 /// present), `dir:PATH` (every bad row reported), or `postgres` (a later issue).
 pub fn reference_rows(source: &str) -> Result<Option<Arc<Vec<ReferenceRow>>>, String> {
-    let dir = match source.trim() {
+    let Some(dir) = reference_source_dir(source)? else {
+        return Ok(None);
+    };
+    connectors::reference::load_dir(&dir)
+        .map(|rows| Some(Arc::new(rows)))
+        .map_err(|e| format!("--reference {}: {e}", dir.display()))
+}
+
+/// The directory of CSV tables `reference.source` names (re-scanned while a job runs), or
+/// `None` when the embedded set is absent.
+pub fn reference_source_dir(source: &str) -> Result<Option<PathBuf>, String> {
+    Ok(Some(match source.trim() {
         "" | "embedded" => {
             let dir = reference_dir();
             if !dir.is_dir() {
@@ -191,10 +202,7 @@ pub fn reference_rows(source: &str) -> Result<Option<Arc<Vec<ReferenceRow>>>, St
                 ))
             }
         },
-    };
-    connectors::reference::load_dir(&dir)
-        .map(|rows| Some(Arc::new(rows)))
-        .map_err(|e| format!("--reference {}: {e}", dir.display()))
+    }))
 }
 
 /// The configuration layers' view of `tickflow run`'s flags.
@@ -274,6 +282,16 @@ pub fn resolve_run(config: &Config, args: &RunArgs) -> Result<RunOptions, Vec<St
         },
     };
     opts.aggregation = aggregation_options(config);
+    opts.reference = crate::runtime::ReferenceOptions {
+        // Only a snapshot that loaded is kept live (its directory is then known to be good).
+        dir: match &opts.normalize.reference {
+            Some(_) => reference_source_dir(&config.reference.source)
+                .ok()
+                .flatten(),
+            None => None,
+        },
+        refresh_interval_ms: config.reference.refresh_interval_ms,
+    };
     if errors.is_empty() {
         Ok(opts)
     } else {

@@ -4,13 +4,16 @@
 //! table), reads its share, and runs the same graph. Worker 0 of process 0 returns the run
 //! report; other processes return `None`.
 
-use crate::graph::{read_documents, write_sinks, Finalize, SinkInputs, StatsHandles};
+use crate::graph::{
+    live_reference, read_documents, write_sinks, Finalize, SinkInputs, SourceProgress, StatsHandles,
+};
 use crate::spec::{InputSpec, OutputSpec};
 use crate::summary::RunReport;
 use connectors::dir::{DirConfig, DirSink};
 use connectors::file::{plan_inputs, FileInput, FileReader, InputPlan};
 use connectors::generator::{generate, GenerateSpec, Mode};
 use connectors::null::NullSink;
+use connectors::reference::{CsvDirSource, ReferenceSource};
 use connectors::sink::Sink;
 use connectors::stdout::StdoutSink;
 use operators::curves::Forward;
@@ -24,8 +27,8 @@ use std::cell::RefCell;
 use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
-use std::time::Instant;
-use timely::dataflow::operators::{Concatenate, ToStream};
+use std::time::{Duration, Instant};
+use timely::dataflow::operators::Concatenate;
 
 /// Everything a run needs, resolved from configuration and flags.
 #[derive(Clone, Debug)]
@@ -48,6 +51,28 @@ pub struct RunOptions {
     pub normalize: NormalizeConfig,
     /// Windows, watermarks and lateness.
     pub aggregation: AggregationOptions,
+    /// Live reference data.
+    pub reference: ReferenceOptions,
+}
+
+/// Where live reference changes come from (SPEC §5); the initial snapshot is
+/// `NormalizeConfig::reference`.
+#[derive(Clone, Debug)]
+pub struct ReferenceOptions {
+    /// The directory of `<table>.csv` files the snapshot was loaded from, re-scanned while the
+    /// job runs; `None` = no live changes.
+    pub dir: Option<PathBuf>,
+    /// How often the source is polled (`reference.refresh_interval_ms`).
+    pub refresh_interval_ms: u64,
+}
+
+impl Default for ReferenceOptions {
+    fn default() -> Self {
+        ReferenceOptions {
+            dir: None,
+            refresh_interval_ms: 5_000,
+        }
+    }
 }
 
 /// Bar intervals, watermarks and lateness (SPEC §4), as configured.
@@ -116,6 +141,7 @@ impl Default for RunOptions {
             batch_max_bytes: 1 << 20,
             normalize: NormalizeConfig::default(),
             aggregation: AggregationOptions::default(),
+            reference: ReferenceOptions::default(),
         }
     }
 }
@@ -267,9 +293,22 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
             }
         }
         let reader = FileReader::new(plan.clone(), index, workers_total, opts.batch_max_bytes);
+        let refresh = Duration::from_millis(opts.reference.refresh_interval_ms);
+        // Global worker 0 polls the live source, starting from the snapshot every worker holds.
+        let live: Option<Box<dyn ReferenceSource>> = match (&opts.reference.dir, index) {
+            (Some(dir), 0) => Some(Box::new(CsvDirSource::resume(
+                dir,
+                reference_rows.to_vec(),
+                refresh,
+            ))),
+            _ => None,
+        };
         worker.dataflow::<u64, _, _>(|scope| {
-            let docs = read_documents(scope, Box::new(reader));
-            let parsed = docs.normalize(
+            let progress = SourceProgress::default();
+            let docs = read_documents(scope, Box::new(reader), progress.clone());
+            let reference_changes = live_reference(scope, live, progress, refresh);
+            let parsed = docs.normalize_with_reference(
+                Some(reference_changes.clone()),
                 feeds.clone(),
                 opts.normalize.clone(),
                 stats.normalize.clone(),
@@ -294,11 +333,6 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
                 },
                 stats.views.clone(),
             );
-            // Live reference changes arrive with issue 4's PostgreSQL source and the CSV
-            // re-scan; until then the stream is empty and the snapshot is applied at build.
-            let reference_changes = Vec::<(operators::model::ReferenceRow, i64)>::new()
-                .to_stream(scope)
-                .container::<Vec<_>>();
             let forward = views
                 .latest
                 .clone()

@@ -8,6 +8,13 @@
 //! With reference data configured, each tick is also enriched here, once, as of its
 //! `interval_start` (aliases resolved before its identity is decided downstream): what was
 //! emitted is never rewritten by later reference changes (SPEC §5).
+//!
+//! [`Normalize::normalize_with_reference`] adds a second input of live reference changes
+//! (complete on every worker, e.g. broadcast): a change at time `t` is applied before any
+//! document of a time later than `t` is parsed. Documents wait (holding their capability) while
+//! the reference input may still deliver a change of an earlier time, so the reference source
+//! must keep its capability at or below the document sources' times and release it when they
+//! finish.
 
 use crate::enrich::{Enricher, ReferenceView};
 use crate::model::{BatchSummary, DeadLetter, FeedTable, Market, RawDocument, ReferenceRow, Tick};
@@ -20,6 +27,7 @@ use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::Pipeline;
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::generic::OutputBuilder;
+use timely::dataflow::operators::InputCapability;
 use timely::dataflow::Stream;
 
 /// Per-worker normalization counters.
@@ -68,7 +76,21 @@ pub trait Normalize<'scope> {
         config: NormalizeConfig,
         stats: Rc<RefCell<NormalizeStats>>,
     ) -> NormalizeStreams<'scope>;
+
+    /// As [`Normalize::normalize`], with live reference changes applied to the enricher before
+    /// documents of later times are parsed (see the module doc). Without `config.reference`
+    /// nothing is enriched and the changes are ignored.
+    fn normalize_with_reference(
+        self,
+        reference: Option<Stream<'scope, u64, Vec<(ReferenceRow, i64)>>>,
+        feeds: Arc<FeedTable>,
+        config: NormalizeConfig,
+        stats: Rc<RefCell<NormalizeStats>>,
+    ) -> NormalizeStreams<'scope>;
 }
+
+/// Documents received and not yet parsed, with the capability of their time.
+type Pending = Vec<(InputCapability<u64>, Vec<Vec<RawDocument>>)>;
 
 impl<'scope> Normalize<'scope> for Stream<'scope, u64, Vec<RawDocument>> {
     fn normalize(
@@ -77,8 +99,19 @@ impl<'scope> Normalize<'scope> for Stream<'scope, u64, Vec<RawDocument>> {
         config: NormalizeConfig,
         stats: Rc<RefCell<NormalizeStats>>,
     ) -> NormalizeStreams<'scope> {
+        self.normalize_with_reference(None, feeds, config, stats)
+    }
+
+    fn normalize_with_reference(
+        self,
+        reference: Option<Stream<'scope, u64, Vec<(ReferenceRow, i64)>>>,
+        feeds: Arc<FeedTable>,
+        config: NormalizeConfig,
+        stats: Rc<RefCell<NormalizeStats>>,
+    ) -> NormalizeStreams<'scope> {
         let mut builder = OperatorBuilder::new("Normalize".to_owned(), self.scope());
         let mut input = builder.new_input(self, Pipeline);
+        let mut reference = reference.map(|r| builder.new_input(r, Pipeline));
         let (ticks_out, ticks) = builder.new_output::<Vec<Tick>>();
         let (dead_out, dead) = builder.new_output::<Vec<DeadLetter>>();
         let (summary_out, summaries) = builder.new_output::<Vec<BatchSummary>>();
@@ -97,13 +130,37 @@ impl<'scope> Normalize<'scope> for Stream<'scope, u64, Vec<RawDocument>> {
                 .reference
                 .as_ref()
                 .map(|rows| Enricher::new(ReferenceView::from_rows(rows.iter().cloned())));
-            move |_frontiers| {
+            let mut pending: Pending = Vec::new();
+            move |frontiers| {
                 let mut ticks_out = ticks_out.activate();
                 let mut dead_out = dead_out.activate();
                 let mut summary_out = summary_out.activate();
+                // Reference changes first, so that they precede the documents released below.
+                if let Some(reference) = reference.as_mut() {
+                    reference.for_each_stamp(|_cap, data| {
+                        for batch in data {
+                            match enricher.as_mut() {
+                                Some(e) => e.apply_changes(batch.drain(..)),
+                                None => batch.clear(),
+                            }
+                        }
+                    });
+                }
                 input.for_each_stamp(|cap, data| {
+                    pending.push((cap, data.map(std::mem::take).collect()));
+                });
+                // A document of time `t` is parsed once no reference change of a time before `t`
+                // can still arrive; the others keep their capabilities until then.
+                let ready = |cap: &InputCapability<u64>| match (cap.least(), frontiers.get(1)) {
+                    (Some(t), Some(f)) => !f.less_than(t),
+                    _ => true,
+                };
+                let (now, later): (Pending, Pending) =
+                    pending.drain(..).partition(|(cap, _)| ready(cap));
+                pending = later;
+                for (cap, mut data) in now {
                     let mut stats = stats.borrow_mut();
-                    for batch in data {
+                    for batch in data.iter_mut() {
                         for raw in batch.drain(..) {
                             out.clear();
                             parse_raw(&raw, &feeds, &mut ctx, &mut out);
@@ -146,7 +203,7 @@ impl<'scope> Normalize<'scope> for Stream<'scope, u64, Vec<RawDocument>> {
                             }
                         }
                     }
-                });
+                }
             }
         });
         NormalizeStreams {

@@ -12,15 +12,24 @@
 //! [`Change::updates`] are the differential updates of the live reference collection
 //! (`+1` new, `−1` old); the periodic re-scan every `refresh_interval_ms` sends exactly these.
 //! A PostgreSQL source (issue 4) produces the same rows and the same changes.
+//!
+//! [`ReferenceSource`] is the live interface both implement: a snapshot, then polled changes;
+//! [`CsvDirSource`] re-reads the directory when files changed, keeping the last good rows
+//! when a re-scan fails.
 
 mod cells;
 mod csv;
 mod diff;
+mod source;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+#[path = "tests_live.rs"]
+mod tests_live;
 
 pub use self::csv::{load_dir, parse_table};
 pub use diff::{diff, Change};
+pub use source::{CsvDirSource, ReferenceSource};
 
 use operators::model::{ReferenceRow, Table};
 use std::fmt;

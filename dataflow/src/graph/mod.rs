@@ -1,13 +1,16 @@
 //! The dataflow graph of one worker: sources → normalize → dedupe/correct → sinks, with the
 //! error stream of every stage meeting the dead-letter outputs, and a completion stream that
-//! gathers every worker's report on worker 0, which then finalizes `dir:` outputs.
+//! gathers every worker's report on worker 0, which then finalizes `dir:` outputs. Live
+//! reference changes are polled on worker 0 and broadcast to normalize and the forward curves.
 
 mod finalize;
+mod reference;
 mod source;
 mod write;
 
 pub use write::StatsHandles;
 
 pub use finalize::Finalize;
-pub use source::read_documents;
+pub use reference::live_reference;
+pub use source::{read_documents, SourceProgress};
 pub use write::{write_sinks, SinkInputs};

@@ -4,19 +4,65 @@
 //! worker), so interleaved stripes keep every worker on about the same time and a whole document
 //! costs one timestamp. The capability is downgraded as batches advance and dropped when the
 //! reader is done — never on a failure, which would read as "input finished".
+//!
+//! The time reached is published in a [`SourceProgress`] shared with operators of the same
+//! worker (the live reference source keeps its capability at or below it), whose activators are
+//! woken whenever it advances or the reader is done.
 
 use connectors::source::{Poll, SourceReader};
 use operators::model::RawDocument;
+use std::cell::RefCell;
+use std::rc::Rc;
 use timely::dataflow::operators::generic::operator::source;
 use timely::dataflow::{Scope, Stream};
+use timely::scheduling::Activator;
 
 /// Documents handed out per activation before yielding to other operators.
 const DOCS_PER_ACTIVATION: usize = 1;
 
-/// A stream of the documents `reader` frames, on this worker.
+/// The time this worker's document source has reached, shared within the worker.
+#[derive(Clone, Default)]
+pub struct SourceProgress(Rc<RefCell<ProgressState>>);
+
+#[derive(Default)]
+struct ProgressState {
+    time: u64,
+    done: bool,
+    watchers: Vec<Activator>,
+}
+
+impl SourceProgress {
+    /// The source's capability time; `None` once it is done (released its capability).
+    pub fn time(&self) -> Option<u64> {
+        let state = self.0.borrow();
+        (!state.done).then_some(state.time)
+    }
+
+    /// Wakes `activator` whenever the source advances or is done.
+    pub fn watch(&self, activator: Activator) {
+        self.0.borrow_mut().watchers.push(activator);
+    }
+
+    fn advance(&self, time: u64) {
+        let mut state = self.0.borrow_mut();
+        if time > state.time {
+            state.time = time;
+            state.watchers.iter().for_each(Activator::activate);
+        }
+    }
+
+    fn finish(&self) {
+        let mut state = self.0.borrow_mut();
+        state.done = true;
+        state.watchers.iter().for_each(Activator::activate);
+    }
+}
+
+/// A stream of the documents `reader` frames, on this worker; `progress` follows its time.
 pub fn read_documents<'scope>(
     scope: Scope<'scope, u64>,
     mut reader: Box<dyn SourceReader>,
+    progress: SourceProgress,
 ) -> Stream<'scope, u64, Vec<RawDocument>> {
     source(scope, "ReadDocuments", move |capability, info| {
         let activator = scope.activator_for(info.address);
@@ -28,6 +74,7 @@ pub fn read_documents<'scope>(
                     Poll::Ready(doc) => {
                         if doc.batch > *c.time() {
                             c.downgrade(&doc.batch);
+                            progress.advance(doc.batch);
                         }
                         output.session(&*c).give(doc);
                     }
@@ -38,6 +85,7 @@ pub fn read_documents<'scope>(
                     Poll::Done => {
                         // Bounded input exhausted: release the capability.
                         cap = None;
+                        progress.finish();
                         return;
                     }
                 }

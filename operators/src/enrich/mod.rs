@@ -300,6 +300,19 @@ impl Enricher {
         }
     }
 
+    /// Applies live reference changes (`+1` insert, `−1` retract) to the view and forgets the
+    /// enrichments shared so far: ticks enriched afterwards see the changes, ticks enriched
+    /// before keep what they were given (SPEC §5).
+    pub fn apply_changes(&mut self, updates: impl IntoIterator<Item = (ReferenceRow, i64)>) {
+        self.view.apply_all(updates);
+        self.last.clear();
+    }
+
+    /// The view enrichments are taken from.
+    pub fn view(&self) -> &ReferenceView {
+        &self.view
+    }
+
     /// Resolves the tick's alias and enriches it as of its `interval_start`.
     pub fn apply(&mut self, tick: &mut Tick) {
         alias::resolve_tick(tick, &self.view);
