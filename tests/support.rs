@@ -114,3 +114,37 @@ pub fn assert_same_dirs(a: &Path, b: &Path) {
         }
     }
 }
+
+/// Runs the pipeline in-process on `inputs` into the `dir:` output `out` (a final-state
+/// directory, or `{stem}.changes.*` logs with `changes`), after `tweak` adjusted the options
+/// (batch size, bar intervals, watermark delay, allowed lateness, reference data, …). Starts
+/// from the bundled reference data and 64 KiB batches, like [`run_to_dir`].
+pub fn run_with(
+    inputs: &[String],
+    out: &Path,
+    workers: usize,
+    changes: bool,
+    tweak: impl FnOnce(&mut RunOptions),
+) -> tickflow::summary::RunReport {
+    let reference =
+        tickflow::cli::reference_rows(&format!("dir:{}", repo_root().join("reference").display()))
+            .expect("bundled reference data loads");
+    let mut opts = RunOptions {
+        workers,
+        batch_max_bytes: 64 * 1024,
+        ..RunOptions::default()
+    };
+    opts.normalize.reference = reference;
+    for i in inputs {
+        opts.inputs.push(parse_input(i).expect("input spec"));
+    }
+    opts.outputs
+        .push(parse_output(&format!("dir:{}", out.display()), changes).expect("output spec"));
+    tweak(&mut opts);
+    run(opts).expect("run").expect("report on process 0")
+}
+
+/// Loads reference data from a directory of `<table>.csv` files (SPEC §5).
+pub fn reference_from(dir: &Path) -> Option<std::sync::Arc<Vec<operators::model::ReferenceRow>>> {
+    tickflow::cli::reference_rows(&format!("dir:{}", dir.display())).expect("reference data loads")
+}
