@@ -7,9 +7,9 @@
 //! accepted ticks: at the end, after each of several batch boundaries (prefixes of the stream
 //! run as separate bounded inputs), and as the sum of the `--changes` logs.
 //!
-//! At 1 worker all of it holds. At 2 and 4 workers it does not yet: dedupe applies arrivals of
-//! different batches in message order, not batch order (see
-//! `out_of_order_correction_reopens_closed_window`); those tests are `#[ignore]`d until fixed.
+//! All of it holds at 1, 2 and 4 workers. `out_of_order_correction_reopens_closed_window` is the
+//! minimal case that once failed at 2 and 4 workers (dedupe applied the arrivals of different
+//! batches in message order); it stays as a regression test.
 //!
 //! Curves: forward curves (linear and flat) defined in a test reference directory over the
 //! generated instruments (one member never priced, one priced only by the late-appearing key).
@@ -267,13 +267,9 @@ fn changes_logs_sum_to_oracle_state() {
     }
 }
 
-/// FAILS (pipeline bug, see `out_of_order_correction_reopens_closed_window`): at 2 and 4
-/// workers the dedupe operator applies the arrivals of different batches in the order their
-/// messages reach it, not in batch order, so an update may carry the horizon of an earlier
-/// batch and touch a bar window that is closed for the later arrival. Output then differs from
-/// run to run. Un-ignore once dedupe processes batches in time order.
+/// The same at 2 and 4 workers (this found dedupe applying the arrivals of different batches
+/// in message order; it now processes complete times in time order).
 #[test]
-#[ignore]
 fn final_state_prefixes_and_changes_match_oracle_at_2_and_4_workers() {
     let tmp = setup();
     for seed in 0..20 {
@@ -304,8 +300,8 @@ fn final_state_prefixes_and_changes_match_oracle_at_2_and_4_workers() {
 /// At 2 and 4 workers batches A and A+1 are read by different workers; dedupe may receive the
 /// correction first, emit `−1 v1, +1 v2` with batch A's (lower) horizon, and a `1m` bar of X
 /// then shows price 20, revision 2 (e.g. `default,NODE_X__,1m,…,20,20,20,20,,,20,1,…,2,true,…`).
+/// Kept as a regression test of the fix (dedupe processes complete times in time order).
 #[test]
-#[ignore]
 fn out_of_order_correction_reopens_closed_window() {
     let tmp = setup();
     let t0 = 1_704_067_200_000; // 2024-01-01T00:00:00Z

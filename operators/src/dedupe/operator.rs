@@ -1,20 +1,23 @@
 //! `Dedupe::dedupe`: the timely plumbing around [`DedupeCore`].
 //!
 //! Input: accepted ticks with their lateness horizon, exchanged by (tenant, instrument), and the
-//! global watermark marks of this worker's lateness stage (pipeline). Changes are emitted at the
-//! time of the batch that caused them; a mark of time `t` releases identities only once every
-//! arrival of times `≤ t` has been processed.
+//! global watermark marks of this worker's lateness stage (pipeline). Arrivals are processed one
+//! complete time at a time, in time order (a correction of batch `k + 1` may reach this worker
+//! before the first value of batch `k` read by a slower worker); changes are emitted at the time
+//! of the batch that caused them; a mark of time `t` releases identities only once every arrival
+//! of times `≤ t` has been processed.
 
 use super::{DedupeCore, DedupeStats};
 use crate::lateness::LatenessPolicy;
 use crate::model::{route_hash, EpochMs, Tick};
 use crate::window::horizon;
 use std::cell::RefCell;
-use std::collections::VecDeque;
+use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 use std::sync::Arc;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
 use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::Capability;
 use timely::dataflow::Stream;
 
 /// Routes ticks by identity and turns arrivals into a differential stream of winners.
@@ -38,13 +41,29 @@ impl<'scope> Dedupe<'scope> for Stream<'scope, u64, Vec<(Tick, EpochMs)>> {
         let pact =
             Exchange::new(|(t, _): &(Tick, EpochMs)| route_hash(&t.tenant_id, &t.instrument_id));
         self.binary_frontier(marks, pact, Pipeline, "Dedupe", move |_cap, _info| {
-            // No capability is retained: changes are emitted at the time of the batch that caused them.
             let mut core = DedupeCore::with_intervals(policy.intervals());
             let mut changes = Vec::new();
+            // Arrivals by time, processed in time order once complete: an update's horizon and
+            // the identity's first version must not depend on which worker's batch came first.
+            let mut inbox: BTreeMap<u64, (Capability<u64>, Vec<Vec<(Tick, EpochMs)>>)> =
+                BTreeMap::new();
             let mut pending: VecDeque<(u64, EpochMs)> = VecDeque::new();
             move |(input, frontier), (marks, _), output| {
                 input.for_each_stamp(|cap, data| {
+                    let Some(&t) = cap.least() else { return };
+                    let slot = inbox
+                        .entry(t)
+                        .or_insert_with(|| (cap.delayed(&t, 0), Vec::new()));
                     for batch in data {
+                        slot.1.push(std::mem::take(batch));
+                    }
+                });
+                while let Some(entry) = inbox.first_entry() {
+                    if frontier.less_equal(entry.key()) {
+                        break;
+                    }
+                    let (cap, batches) = entry.remove();
+                    for mut batch in batches {
                         changes.reserve(batch.len());
                         for (tick, h) in batch.drain(..) {
                             core.insert_at(tick, h);
@@ -55,7 +74,7 @@ impl<'scope> Dedupe<'scope> for Stream<'scope, u64, Vec<(Tick, EpochMs)>> {
                         output.session(&cap).give_container(&mut changes);
                         changes.clear();
                     }
-                });
+                }
                 marks.for_each_stamp(|cap, data| {
                     let Some(&t) = cap.least() else { return };
                     for batch in data {
