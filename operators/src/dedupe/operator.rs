@@ -20,6 +20,9 @@ use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::Capability;
 use timely::dataflow::Stream;
 
+/// The arrivals of one time: a capability for its changes and the batches as received.
+type Arrivals = (Capability<u64>, Vec<Vec<(Tick, EpochMs)>>);
+
 /// Routes ticks by identity and turns arrivals into a differential stream of winners.
 pub trait Dedupe<'scope> {
     /// Returns `(tick, diff, horizon)` updates; counters accumulate into `stats`.
@@ -45,8 +48,7 @@ impl<'scope> Dedupe<'scope> for Stream<'scope, u64, Vec<(Tick, EpochMs)>> {
             let mut changes = Vec::new();
             // Arrivals by time, processed in time order once complete: an update's horizon and
             // the identity's first version must not depend on which worker's batch came first.
-            let mut inbox: BTreeMap<u64, (Capability<u64>, Vec<Vec<(Tick, EpochMs)>>)> =
-                BTreeMap::new();
+            let mut inbox: BTreeMap<u64, Arrivals> = BTreeMap::new();
             let mut pending: VecDeque<(u64, EpochMs)> = VecDeque::new();
             move |(input, frontier), (marks, _), output| {
                 input.for_each_stamp(|cap, data| {
