@@ -21,8 +21,7 @@ median() { sort -n | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 timeit() { # prints wall seconds and max RSS (KB) of the command
   /usr/bin/time -f "%e %M" -o "$WORK/time.txt" "$@" >/dev/null 2>&1; cat "$WORK/time.txt"; }
 
-duck() {
-  python3 - "$DATA" <<'PY'
+cat > "$WORK/duck.py" <<'PY'
 import duckdb, sys
 con = duckdb.connect()
 con.execute("PRAGMA threads=1")
@@ -30,7 +29,7 @@ con.execute(f"""COPY (SELECT node, (ts_ms // 60000) * 60000 AS w, arg_min(price,
   min(price) l, arg_max(price, ts_ms) c, sum(volume) v, count(*) n FROM read_csv_auto('{sys.argv[1]}')
   GROUP BY node, w ORDER BY node, w) TO '/dev/null' (FORMAT CSV)""")
 PY
-}
+duck() { python3 "$WORK/duck.py" "$DATA"; }
 
 # Issue 3's configuration: parse -> dedupe -> enrich -> bars 1m,5m,1h -> latest -> dir: bars, latest.
 export DATA_PROC_AGGREGATION_BAR_INTERVALS=1m,5m,1h
@@ -42,14 +41,14 @@ row() { local name="$1" n="$2"; shift 2; local runs t rss
   t=$(echo "$runs" | awk '{print $1}' | median); rss=$(echo "$runs" | awk '{print $2}' | sort -n | tail -1)
   awk -v name="$name" -v n="$n" -v t="$t" -v r="$rss" \
     'BEGIN {printf "| %s | %d | %.3f | %.2f M | %.0f |\n", name, n, t, n / t / 1e6, r / 1024}'; }
-row "DuckDB 1m OHLC, threads=1 (whole process)" "$N" duck
+row "DuckDB 1m OHLC, threads=1 (whole process)" "$N" python3 "$WORK/duck.py" "$DATA"
 row "tickflow -w 1, bars+latest -> dir:?views=bars,latest" "$N" \
   "$BIN" run --input "file:$DATA" $REF --output "dir:$WORK/bl1?views=bars,latest" -w 1
 row "tickflow -w 2, bars+latest -> dir:?views=bars,latest" "$N" \
   "$BIN" run --input "file:$DATA" $REF --output "dir:$WORK/bl2?views=bars,latest" -w 2
 row "tickflow -w 1, bars+latest -> null" "$N" "$BIN" run --input "file:$DATA" $REF --output null -w 1
 row "tickflow -w 2, bars+latest -> null" "$N" "$BIN" run --input "file:$DATA" $REF --output null -w 2
-row "DuckDB again (drift check)" "$N" duck
+row "DuckDB again (drift check)" "$N" python3 "$WORK/duck.py" "$DATA"
 cmp -s "$WORK/bl1/bars.csv" "$WORK/bl2/bars.csv" && echo "bars.csv identical at -w 1 and -w 2"
 if [ "${BIG:-0}" != 0 ]; then # BIG=1: memory stays flat as input grows (10x the ticks)
   BIGDATA="$WORK/ticks-$((N * 10)).csv"
