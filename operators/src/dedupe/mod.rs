@@ -128,7 +128,8 @@ fn rank(t: &Tick) -> (u64, SourcePos, ValueBits) {
 /// from the front of each instrument.
 #[derive(Debug, Default)]
 pub struct DedupeCore {
-    instruments: FxHashMap<(Sym, Sym), Instrument>,
+    /// Tenant → instrument → identities (two levels, so lookups borrow the tick's strings).
+    instruments: FxHashMap<Sym, FxHashMap<Sym, Instrument>>,
     /// Identities touched (not first seen) since the last drain.
     touched: Vec<TickIdentity>,
     /// First arrivals since the last drain, ready to emit.
@@ -163,14 +164,14 @@ impl DedupeCore {
         self.stats.arrivals += 1;
         let gen = self.gen + 1;
         let bits = value_bits(&tick);
-        let inst = match self
-            .instruments
-            .get_mut(&(tick.tenant_id.clone(), tick.instrument_id.clone()))
-        {
+        let insts = match self.instruments.get_mut(&*tick.tenant_id) {
+            Some(m) => m,
+            None => self.instruments.entry(tick.tenant_id.clone()).or_default(),
+        };
+        let inst = match insts.get_mut(&*tick.instrument_id) {
             Some(i) => i,
-            None => self
-                .instruments
-                .entry((tick.tenant_id.clone(), tick.instrument_id.clone()))
+            None => insts
+                .entry(tick.instrument_id.clone())
                 .or_insert_with(|| Instrument {
                     market: tick.market,
                     entries: VecDeque::new(),
@@ -253,7 +254,8 @@ impl DedupeCore {
         for id in self.touched.drain(..) {
             let Some(inst) = self
                 .instruments
-                .get_mut(&(id.tenant_id.clone(), id.instrument_id.clone()))
+                .get_mut(&*id.tenant_id)
+                .and_then(|m| m.get_mut(&*id.instrument_id))
             else {
                 continue;
             };
@@ -289,19 +291,22 @@ impl DedupeCore {
             stats,
             ..
         } = self;
-        instruments.retain(|_, inst| {
-            let closed = closed_ms(inst.market);
-            while let Some(e) = inst.entries.front() {
-                // The largest window's end grows with interval_start, so the front goes first.
-                let end = assigner.last_window_end(intervals, inst.market, e.key.0);
-                if end.is_none_or(|end| end > closed) {
-                    break;
+        instruments.retain(|_, insts| {
+            insts.retain(|_, inst| {
+                let closed = closed_ms(inst.market);
+                while let Some(e) = inst.entries.front() {
+                    // The largest window's end grows with interval_start: the front goes first.
+                    let end = assigner.last_window_end(intervals, inst.market, e.key.0);
+                    if end.is_none_or(|end| end > closed) {
+                        break;
+                    }
+                    inst.entries.pop_front();
+                    *held -= 1;
+                    stats.released += 1;
                 }
-                inst.entries.pop_front();
-                *held -= 1;
-                stats.released += 1;
-            }
-            !inst.entries.is_empty()
+                !inst.entries.is_empty()
+            });
+            !insts.is_empty()
         });
     }
 
@@ -309,6 +314,7 @@ impl DedupeCore {
     pub fn winners(&self) -> impl Iterator<Item = &Tick> {
         self.instruments
             .values()
+            .flat_map(|m| m.values())
             .flat_map(|i| i.entries.iter().map(|e| &e.output))
     }
 
