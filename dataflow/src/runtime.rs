@@ -378,3 +378,37 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
     }
     Ok(report)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use operators::model::FeedKind;
+
+    #[test]
+    fn source_overrides_apply_to_the_feeds_under_the_source() {
+        let mut feeds = FeedTable::default();
+        let a = feeds.add("data/pjm/a.csv", FeedKind::File);
+        let b = feeds.add("data/pjm2/b.csv", FeedKind::File);
+        let c = feeds.add("data/c.csv", FeedKind::File);
+        let opts = AggregationOptions {
+            markets: vec![(Market::Pjm, Some(1_000), None)],
+            sources: vec![
+                ("data/pjm/".into(), None, Some(86_400_000)),
+                ("data/c.csv".into(), Some(5), None),
+            ],
+            ..AggregationOptions::default()
+        };
+        let p = opts.policy(&feeds);
+        assert_eq!(p.lateness_ms(a, Market::Pjm), 86_400_000);
+        assert_eq!(
+            p.lateness_ms(b, Market::Pjm),
+            300_000,
+            "a sibling prefix is not under it"
+        );
+        assert_eq!(p.delay_ms(a, Market::Pjm), 1_000);
+        assert_eq!(p.delay_ms(c, Market::Ercot), 5);
+        assert_eq!(p.delay_ms(b, Market::Ercot), 30_000);
+        // Windows close with the greatest lateness any feed may use.
+        assert_eq!(p.closing_lateness_ms(Market::Ercot), 86_400_000);
+    }
+}
