@@ -102,17 +102,7 @@ impl<'scope> Lateness<'scope> for Stream<'scope, u64, Vec<Tick>> {
                         && sums_frontier.frontier().iter().all(|f| *f >= t);
                     if ready {
                         for batch in data {
-                            judged.reserve(batch.len());
-                            for mut tick in batch.drain(..) {
-                                match core.judge(&mut tick) {
-                                    Verdict::Accept { horizon_ms } => {
-                                        judged.push((tick, horizon_ms))
-                                    }
-                                    Verdict::Late { watermark_ms } => {
-                                        dead.push(late_letter(&tick, watermark_ms, &feeds))
-                                    }
-                                }
-                            }
+                            judge_all(&mut core, batch, &mut judged, &mut dead, &feeds);
                         }
                         if !judged.is_empty() {
                             acc_out
@@ -143,16 +133,7 @@ impl<'scope> Lateness<'scope> for Stream<'scope, u64, Vec<Tick>> {
                             && sums_frontier.frontier().iter().all(|f| *f >= t);
                         if ready {
                             if let Some((_, (acc_cap, late_cap, mut batch))) = ticks.pop_first() {
-                                for mut tick in batch.drain(..) {
-                                    match core.judge(&mut tick) {
-                                        Verdict::Accept { horizon_ms } => {
-                                            judged.push((tick, horizon_ms))
-                                        }
-                                        Verdict::Late { watermark_ms } => {
-                                            dead.push(late_letter(&tick, watermark_ms, &feeds))
-                                        }
-                                    }
-                                }
+                                judge_all(&mut core, &mut batch, &mut judged, &mut dead, &feeds);
                                 if !judged.is_empty() {
                                     acc_out.session(&acc_cap).give_container(&mut judged);
                                 }
@@ -191,6 +172,24 @@ impl<'scope> Lateness<'scope> for Stream<'scope, u64, Vec<Tick>> {
             accepted,
             late,
             marks,
+        }
+    }
+}
+
+/// Judges every tick of `batch` (emptied): accepted ones with their horizon into `judged`, the
+/// others as `LATE_DATA` dead letters into `dead`.
+fn judge_all(
+    core: &mut LatenessCore,
+    batch: &mut Vec<Tick>,
+    judged: &mut Vec<(Tick, EpochMs)>,
+    dead: &mut Vec<DeadLetter>,
+    feeds: &FeedTable,
+) {
+    judged.reserve(batch.len());
+    for mut tick in batch.drain(..) {
+        match core.judge(&mut tick) {
+            Verdict::Accept { horizon_ms } => judged.push((tick, horizon_ms)),
+            Verdict::Late { watermark_ms } => dead.push(late_letter(&tick, watermark_ms, feeds)),
         }
     }
 }

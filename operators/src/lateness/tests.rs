@@ -2,39 +2,17 @@
 //! global watermark over live keys.
 
 use super::*;
-use crate::model::{BarInterval, Components, QualityFlags, SourcePos};
+use crate::model::BarInterval;
 
 const MIN: i64 = 60_000;
 
 fn tick(feed: FeedId, market: Market, run: &Sym, start_ms: EpochMs) -> Tick {
-    let s = |x: &str| -> Sym { Arc::from(x) };
-    Tick {
-        tenant_id: s("default"),
-        instrument_id: s("X"),
-        market,
-        node: s("X"),
-        market_run: run.clone(),
-        interval_start_ms: start_ms,
-        interval_end_ms: start_ms,
-        price: 1.0,
-        components: Components::default(),
-        volume: None,
-        bid: None,
-        ask: None,
-        trade_id: None,
-        revision: 0,
-        version: 1,
-        flags: QualityFlags::default(),
-        source_system: s("t"),
-        source: SourcePos {
-            feed,
-            offset: 0,
-            line: 1,
-            elem: 0,
-        },
-        ingested_at_ms: 0,
-        enrichment: None,
-    }
+    let mut t = crate::testkit::tick("X", start_ms, start_ms, 1.0);
+    t.market = market;
+    t.market_run = run.clone();
+    t.source.feed = feed;
+    t.flags = crate::model::QualityFlags::default();
+    t
 }
 
 fn summary(feed: FeedId, batch: u64, last: bool, keys: &[(Market, &Sym, EpochMs)]) -> BatchSummary {
