@@ -64,16 +64,17 @@ pub struct DedupeStats {
     pub released: u64,
 }
 
-/// What is kept per identity: its key within the instrument, the emitted tick, the first value
-/// seen, and the drain generation in which it was last touched together with the tick emitted
-/// before that touch.
+/// What is kept per identity: the emitted tick (its interval and trade id are the identity's
+/// key within the instrument) and the drain generation in which it was last touched together
+/// with the tick emitted before that touch.
+///
+/// Whether a second distinct value ever arrived needs no first value: while all arrivals agree,
+/// the winner carries that one value, so the first arrival with another value differs from the
+/// winner — and `corrected` is sticky from then on.
 #[derive(Debug)]
 struct Entry {
-    key: (EpochMs, EpochMs, Option<Sym>),
     /// The emitted tick: the winner with version and flags applied.
     output: Tick,
-    /// Bits of the first value seen, to tell whether a second distinct value ever arrived.
-    first_value: ValueBits,
     touched_gen: u64,
     /// The least horizon among this drain's arrivals.
     touch_horizon: EpochMs,
@@ -88,13 +89,26 @@ struct Instrument {
     entries: VecDeque<Entry>,
 }
 
+/// An identity's key within its instrument: (interval_start, interval_end, trade_id).
+type Key<'a> = (EpochMs, EpochMs, Option<&'a str>);
+
+fn key_of(t: &Tick) -> Key<'_> {
+    (
+        t.interval_start_ms,
+        t.interval_end_ms,
+        t.trade_id.as_deref(),
+    )
+}
+
 impl Instrument {
     /// The position of `key`: `Ok` when held, `Err(insertion point)` otherwise.
-    fn find(&self, key: &(EpochMs, EpochMs, Option<Sym>)) -> Result<usize, usize> {
+    fn find(&self, key: Key<'_>) -> Result<usize, usize> {
         match self.entries.back() {
             None => Err(0),
-            Some(last) if last.key < *key => Err(self.entries.len()),
-            Some(_) => self.entries.binary_search_by(|e| e.key.cmp(key)),
+            Some(last) if key_of(&last.output) < key => Err(self.entries.len()),
+            Some(_) => self
+                .entries
+                .binary_search_by(|e| key_of(&e.output).cmp(&key)),
         }
     }
 }
@@ -177,12 +191,7 @@ impl DedupeCore {
                     entries: VecDeque::new(),
                 }),
         };
-        let key = (
-            tick.interval_start_ms,
-            tick.interval_end_ms,
-            tick.trade_id.clone(),
-        );
-        let at = match inst.find(&key) {
+        let at = match inst.find(key_of(&tick)) {
             Err(at) => {
                 self.stats.identities += 1;
                 self.held += 1;
@@ -192,9 +201,7 @@ impl DedupeCore {
                 inst.entries.insert(
                     at,
                     Entry {
-                        key,
                         output: tick,
-                        first_value: bits,
                         touched_gen: 0,
                         touch_horizon: horizon_ms,
                         before_touch: None,
@@ -215,8 +222,8 @@ impl DedupeCore {
         }
         e.touch_horizon = e.touch_horizon.min(horizon_ms);
         let version = e.output.version + 1;
-        let corrected = e.output.flags.contains(QualityFlag::Corrected) || bits != e.first_value;
         let same_value = value_bits(&e.output) == bits;
+        let corrected = e.output.flags.contains(QualityFlag::Corrected) || !same_value;
         let arrival = if rank(&tick) > rank(&e.output) {
             e.output = tick;
             if same_value {
@@ -262,9 +269,9 @@ impl DedupeCore {
             let key = (
                 id.interval_start_ms,
                 id.interval_end_ms,
-                id.trade_id.clone(),
+                id.trade_id.as_deref(),
             );
-            let Some(e) = inst.find(&key).ok().and_then(|at| inst.entries.get_mut(at)) else {
+            let Some(e) = inst.find(key).ok().and_then(|at| inst.entries.get_mut(at)) else {
                 continue;
             };
             if let Some(old) = e.before_touch.take() {
@@ -296,7 +303,8 @@ impl DedupeCore {
                 let closed = closed_ms(inst.market);
                 while let Some(e) = inst.entries.front() {
                     // The largest window's end grows with interval_start: the front goes first.
-                    let end = assigner.last_window_end(intervals, inst.market, e.key.0);
+                    let start = e.output.interval_start_ms;
+                    let end = assigner.last_window_end(intervals, inst.market, start);
                     if end.is_none_or(|end| end > closed) {
                         break;
                     }
