@@ -25,7 +25,7 @@ fn main() {
         let arrival = core.insert(tick);
         core.drain_changes(&mut changes);
         println!("{arrival:?}:");
-        for (t, diff, _horizon) in changes.drain(..) {
+        for (t, diff) in changes.drain(..) {
             println!(
                 "  {diff:+} price {} version {} flags {:?}",
                 t.price,

@@ -58,7 +58,8 @@ pub struct ViewStats {
 
 /// Maintains bars, latest prices and delivery curves.
 pub trait Views<'scope> {
-    /// Applies `(tick, diff, horizon)` updates; `marks` are the global watermarks.
+    /// Applies `(tick, diff)` updates (each tick carrying its horizon); `marks` are the global
+    /// watermarks.
     fn maintain_views(
         self,
         marks: Stream<'scope, u64, Vec<EpochMs>>,
@@ -69,7 +70,7 @@ pub trait Views<'scope> {
 
 type Out<D> = OutputBuilder<u64, CapacityContainerBuilder<Vec<D>>>;
 
-impl<'scope> Views<'scope> for Stream<'scope, u64, Vec<(Tick, i64, EpochMs)>> {
+impl<'scope> Views<'scope> for Stream<'scope, u64, Vec<(Tick, i64)>> {
     fn maintain_views(
         self,
         marks: Stream<'scope, u64, Vec<EpochMs>>,
@@ -105,8 +106,8 @@ impl<'scope> Views<'scope> for Stream<'scope, u64, Vec<(Tick, i64, EpochMs)>> {
                 changes_in.for_each_stamp(|cap, data| {
                     let Some(&t) = cap.least() else { return };
                     for batch in data {
-                        for (tick, diff, h) in batch.iter() {
-                            bars_book.update(tick, *diff, *h);
+                        for (tick, diff) in batch.iter() {
+                            bars_book.update(tick, *diff, tick.horizon.0);
                             latest_book.update(tick, *diff);
                             if let Some(d) = delivery_book.as_mut() {
                                 d.apply(tick, *diff);

@@ -34,6 +34,7 @@ fn tick(instrument: &str, market: Market, at: &str) -> Tick {
         source: SourcePos::default(),
         ingested_at_ms: 0,
         enrichment: None,
+        horizon: Default::default(),
     }
 }
 

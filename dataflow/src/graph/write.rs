@@ -32,7 +32,7 @@ pub struct StatsHandles {
 
 /// The update streams of one worker that reach the sinks.
 pub struct SinkInputs<'scope> {
-    /// Tick updates (with their lateness horizon, ignored here); `None` when no sink wants ticks.
+    /// Tick updates; `None` when no sink wants ticks.
     pub ticks: Option<Stream<'scope, u64, Vec<TickChange>>>,
     /// Bar updates.
     pub bars: Stream<'scope, u64, Vec<(Bar, i64)>>,
@@ -111,7 +111,7 @@ pub fn write_sinks<'scope>(
                 input.for_each_stamp(|c, data| {
                     let time = c.least().copied().unwrap_or(0);
                     for batch in data {
-                        for (t, d, _) in batch.iter() {
+                        for (t, d) in batch.iter() {
                             write(time, Update::Tick(t, *d));
                         }
                         batch.clear();

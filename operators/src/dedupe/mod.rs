@@ -25,14 +25,16 @@ mod tests;
 
 pub use operator::Dedupe;
 
-use crate::model::{BarInterval, EpochMs, Market, QualityFlag, SourcePos, Sym, Tick, TickIdentity};
+use crate::model::{
+    BarInterval, EpochMs, Horizon, Market, QualityFlag, SourcePos, Sym, Tick, TickIdentity,
+};
 use crate::window::WindowAssigner;
 use rustc_hash::FxHashMap;
 use std::collections::VecDeque;
 
-/// One update of the deduplicated tick stream: the tick, its multiplicity change, and the
-/// lateness horizon of the arrivals that caused it.
-pub type TickChange = (Tick, i64, EpochMs);
+/// One update of the deduplicated tick stream: the tick (carrying the lateness horizon of the
+/// arrivals that caused the update) and its multiplicity change.
+pub type TickChange = (Tick, i64);
 
 /// How an arrival related to what was known of its identity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -168,13 +170,9 @@ impl DedupeCore {
         }
     }
 
-    /// Records one arrival with no lateness horizon (tests, unbounded lateness).
-    pub fn insert(&mut self, tick: Tick) -> Arrival {
-        self.insert_at(tick, EpochMs::MIN)
-    }
-
-    /// Records one arrival judged with lateness horizon `horizon_ms`.
-    pub fn insert_at(&mut self, mut tick: Tick, horizon_ms: EpochMs) -> Arrival {
+    /// Records one arrival, judged with the lateness horizon it carries (`Tick::horizon`).
+    pub fn insert(&mut self, mut tick: Tick) -> Arrival {
+        let horizon_ms = tick.horizon.0;
         self.stats.arrivals += 1;
         let gen = self.gen + 1;
         let bits = value_bits(&tick);
@@ -197,7 +195,7 @@ impl DedupeCore {
                 self.held += 1;
                 tick.version = 1;
                 tick.flags.remove(QualityFlag::Corrected);
-                self.fresh.push((tick.clone(), 1, horizon_ms));
+                self.fresh.push((tick.clone(), 1));
                 inst.entries.insert(
                     at,
                     Entry {
@@ -249,9 +247,9 @@ impl DedupeCore {
         arrival
     }
 
-    /// Appends the changes since the last drain: `(tick, +1, horizon)` for first arrivals, and
-    /// `(old, −1, h)` then `(new, +1, h)` per touched identity whose emitted tick changed, with
-    /// `h` the least horizon of the arrivals that touched it.
+    /// Appends the changes since the last drain: `(tick, +1)` for first arrivals (with their own
+    /// horizon), and `(old, −1)` then `(new, +1)` per touched identity whose emitted tick changed,
+    /// both carrying the least horizon of the arrivals that touched it.
     pub fn drain_changes(&mut self, out: &mut Vec<TickChange>) {
         if out.is_empty() {
             std::mem::swap(out, &mut self.fresh);
@@ -276,8 +274,12 @@ impl DedupeCore {
             };
             if let Some(old) = e.before_touch.take() {
                 if *old != e.output {
-                    out.push((*old, -1, e.touch_horizon));
-                    out.push((e.output.clone(), 1, e.touch_horizon));
+                    let h = Horizon(e.touch_horizon);
+                    let mut old = *old;
+                    old.horizon = h;
+                    e.output.horizon = h;
+                    out.push((old, -1));
+                    out.push((e.output.clone(), 1));
                 }
             }
         }

@@ -1,13 +1,13 @@
 //! `Dedupe::dedupe`: the timely plumbing around [`DedupeCore`].
 //!
-//! Input: accepted ticks with their lateness horizon, exchanged by (tenant, instrument), and the
+//! Input: accepted ticks (each carrying its lateness horizon), exchanged by (tenant, instrument), and the
 //! global watermark marks of this worker's lateness stage (pipeline). Arrivals are processed one
 //! complete time at a time, in time order (a correction of batch `k + 1` may reach this worker
 //! before the first value of batch `k` read by a slower worker); changes are emitted at the time
 //! of the batch that caused them; a mark of time `t` releases identities only once every arrival
 //! of times `≤ t` has been processed.
 
-use super::{DedupeCore, DedupeStats};
+use super::{DedupeCore, DedupeStats, TickChange};
 use crate::lateness::LatenessPolicy;
 use crate::model::{route_hash, EpochMs, Tick};
 use crate::window::horizon;
@@ -21,28 +21,28 @@ use timely::dataflow::operators::Capability;
 use timely::dataflow::Stream;
 
 /// The arrivals of one time: a capability for its changes and the batches as received.
-type Arrivals = (Capability<u64>, Vec<Vec<(Tick, EpochMs)>>);
+type Arrivals = (Capability<u64>, Vec<Vec<Tick>>);
 
 /// Routes ticks by identity and turns arrivals into a differential stream of winners.
 pub trait Dedupe<'scope> {
-    /// Returns `(tick, diff, horizon)` updates; counters accumulate into `stats`.
+    /// Returns `(tick, diff)` updates (each tick carrying its horizon); counters accumulate into
+    /// `stats`.
     fn dedupe(
         self,
         marks: Stream<'scope, u64, Vec<EpochMs>>,
         policy: Arc<LatenessPolicy>,
         stats: Rc<RefCell<DedupeStats>>,
-    ) -> Stream<'scope, u64, Vec<(Tick, i64, EpochMs)>>;
+    ) -> Stream<'scope, u64, Vec<TickChange>>;
 }
 
-impl<'scope> Dedupe<'scope> for Stream<'scope, u64, Vec<(Tick, EpochMs)>> {
+impl<'scope> Dedupe<'scope> for Stream<'scope, u64, Vec<Tick>> {
     fn dedupe(
         self,
         marks: Stream<'scope, u64, Vec<EpochMs>>,
         policy: Arc<LatenessPolicy>,
         stats: Rc<RefCell<DedupeStats>>,
-    ) -> Stream<'scope, u64, Vec<(Tick, i64, EpochMs)>> {
-        let pact =
-            Exchange::new(|(t, _): &(Tick, EpochMs)| route_hash(&t.tenant_id, &t.instrument_id));
+    ) -> Stream<'scope, u64, Vec<TickChange>> {
+        let pact = Exchange::new(|t: &Tick| route_hash(&t.tenant_id, &t.instrument_id));
         self.binary_frontier(marks, pact, Pipeline, "Dedupe", move |_cap, _info| {
             let mut core = DedupeCore::with_intervals(policy.intervals());
             let mut changes = Vec::new();
@@ -67,8 +67,8 @@ impl<'scope> Dedupe<'scope> for Stream<'scope, u64, Vec<(Tick, EpochMs)>> {
                     let (cap, batches) = entry.remove();
                     for mut batch in batches {
                         changes.reserve(batch.len());
-                        for (tick, h) in batch.drain(..) {
-                            core.insert_at(tick, h);
+                        for tick in batch.drain(..) {
+                            core.insert(tick);
                         }
                     }
                     core.drain_changes(&mut changes);

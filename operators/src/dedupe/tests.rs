@@ -31,12 +31,13 @@ fn tick(price: f64, revision: u64, line: u32) -> Tick {
         },
         ingested_at_ms: 0,
         enrichment: None,
+        horizon: Default::default(),
     }
 }
 
 /// Applies drained changes to the live multiset, checking every retraction hits a live tick.
-fn apply(live: &mut Vec<Tick>, changes: &mut Vec<(Tick, i64, EpochMs)>) {
-    for (t, d, _) in changes.drain(..) {
+fn apply(live: &mut Vec<Tick>, changes: &mut Vec<(Tick, i64)>) {
+    for (t, d) in changes.drain(..) {
         if d > 0 {
             live.push(t);
         } else {

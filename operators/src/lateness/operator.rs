@@ -11,7 +11,9 @@
 //! operators apply a mark at time `t` only after all their input of times `≤ t`.
 
 use super::{LatenessCore, LatenessPolicy, LatenessStats, Verdict};
-use crate::model::{render, BatchSummary, DeadLetter, EpochMs, ErrorCode, FeedTable, Stage, Tick};
+use crate::model::{
+    render, BatchSummary, DeadLetter, EpochMs, ErrorCode, FeedTable, Horizon, Stage, Tick,
+};
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::rc::Rc;
@@ -25,8 +27,8 @@ use timely::dataflow::Stream;
 
 /// The outputs of [`Lateness::judge_lateness`].
 pub struct LatenessStreams<'scope> {
-    /// Accepted ticks with their lateness horizon.
-    pub accepted: Stream<'scope, u64, Vec<(Tick, EpochMs)>>,
+    /// Accepted ticks, each carrying its lateness horizon (`Tick::horizon`).
+    pub accepted: Stream<'scope, u64, Vec<Tick>>,
     /// `LATE_DATA` dead letters.
     pub late: Stream<'scope, u64, Vec<DeadLetter>>,
     /// The global watermark, each time it advances.
@@ -62,10 +64,10 @@ impl<'scope> Lateness<'scope> for Stream<'scope, u64, Vec<Tick>> {
         let mut builder = OperatorBuilder::new("Lateness".to_owned(), self.scope());
         let mut ticks_in = builder.new_input(self, Pipeline);
         let mut sums_in = builder.new_input(summaries, Pipeline);
-        let (acc_out, accepted) = builder.new_output::<Vec<(Tick, EpochMs)>>();
+        let (acc_out, accepted) = builder.new_output::<Vec<Tick>>();
         let (late_out, late) = builder.new_output::<Vec<DeadLetter>>();
         let (mark_out, marks) = builder.new_output::<Vec<EpochMs>>();
-        let mut acc_out: Out<(Tick, EpochMs)> = OutputBuilder::from(acc_out);
+        let mut acc_out: Out<Tick> = OutputBuilder::from(acc_out);
         let mut late_out: Out<DeadLetter> = OutputBuilder::from(late_out);
         let mut mark_out: Out<EpochMs> = OutputBuilder::from(mark_out);
         builder.build(move |_caps| {
@@ -74,7 +76,6 @@ impl<'scope> Lateness<'scope> for Stream<'scope, u64, Vec<Tick>> {
             type Held = (Capability<u64>, Capability<u64>, Vec<Tick>);
             let mut ticks: BTreeMap<u64, Held> = BTreeMap::new();
             let mut sums: BTreeMap<u64, (Capability<u64>, Vec<BatchSummary>)> = BTreeMap::new();
-            let mut judged: Vec<(Tick, EpochMs)> = Vec::new();
             let mut dead: Vec<DeadLetter> = Vec::new();
             move |frontiers| {
                 let mut acc_out = acc_out.activate();
@@ -102,12 +103,10 @@ impl<'scope> Lateness<'scope> for Stream<'scope, u64, Vec<Tick>> {
                         && sums_frontier.frontier().iter().all(|f| *f >= t);
                     if ready {
                         for batch in data {
-                            judge_all(&mut core, batch, &mut judged, &mut dead, &feeds);
-                        }
-                        if !judged.is_empty() {
-                            acc_out
-                                .session(&cap.delayed(&t, 0))
-                                .give_container(&mut judged);
+                            judge_all(&mut core, batch, &mut dead, &feeds);
+                            if !batch.is_empty() {
+                                acc_out.session(&cap.delayed(&t, 0)).give_container(batch);
+                            }
                         }
                         if !dead.is_empty() {
                             late_out
@@ -133,9 +132,9 @@ impl<'scope> Lateness<'scope> for Stream<'scope, u64, Vec<Tick>> {
                             && sums_frontier.frontier().iter().all(|f| *f >= t);
                         if ready {
                             if let Some((_, (acc_cap, late_cap, mut batch))) = ticks.pop_first() {
-                                judge_all(&mut core, &mut batch, &mut judged, &mut dead, &feeds);
-                                if !judged.is_empty() {
-                                    acc_out.session(&acc_cap).give_container(&mut judged);
+                                judge_all(&mut core, &mut batch, &mut dead, &feeds);
+                                if !batch.is_empty() {
+                                    acc_out.session(&acc_cap).give_container(&mut batch);
                                 }
                                 if !dead.is_empty() {
                                     late_out.session(&late_cap).give_container(&mut dead);
@@ -176,22 +175,24 @@ impl<'scope> Lateness<'scope> for Stream<'scope, u64, Vec<Tick>> {
     }
 }
 
-/// Judges every tick of `batch` (emptied): accepted ones with their horizon into `judged`, the
-/// others as `LATE_DATA` dead letters into `dead`.
+/// Judges every tick of `batch` in place: accepted ones stay, carrying their horizon; the others
+/// leave as `LATE_DATA` dead letters into `dead`.
 fn judge_all(
     core: &mut LatenessCore,
     batch: &mut Vec<Tick>,
-    judged: &mut Vec<(Tick, EpochMs)>,
     dead: &mut Vec<DeadLetter>,
     feeds: &FeedTable,
 ) {
-    judged.reserve(batch.len());
-    for mut tick in batch.drain(..) {
-        match core.judge(&mut tick) {
-            Verdict::Accept { horizon_ms } => judged.push((tick, horizon_ms)),
-            Verdict::Late { watermark_ms } => dead.push(late_letter(&tick, watermark_ms, feeds)),
+    batch.retain_mut(|tick| match core.judge(tick) {
+        Verdict::Accept { horizon_ms } => {
+            tick.horizon = Horizon(horizon_ms);
+            true
         }
-    }
+        Verdict::Late { watermark_ms } => {
+            dead.push(late_letter(tick, watermark_ms, feeds));
+            false
+        }
+    });
 }
 
 /// The `LATE_DATA` dead letter of a tick (its canonical JSON as the raw event).

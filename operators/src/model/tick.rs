@@ -174,6 +174,28 @@ pub struct Tick {
     /// Reference-data enrichment (SPEC §5), shared between the ticks of one instrument version;
     /// `None` until the enrich stage ran.
     pub enrichment: Option<std::sync::Arc<super::Enrichment>>,
+    /// The lateness horizon the tick was judged with (see [`Horizon`]).
+    pub horizon: Horizon,
+}
+
+/// The lateness horizon of a tick (SPEC §4, [`crate::window::horizon`]): bars skip its windows
+/// ending at or before it. Set by the lateness stage (dedupe sets it on the updates it emits), it
+/// travels with the tick so batches are judged in place; it is routing data, not part of the
+/// tick's value — any two horizons compare equal — and is never rendered.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct Horizon(pub EpochMs);
+
+impl Default for Horizon {
+    /// No window closed.
+    fn default() -> Self {
+        Horizon(EpochMs::MIN)
+    }
+}
+
+impl PartialEq for Horizon {
+    fn eq(&self, _: &Horizon) -> bool {
+        true
+    }
 }
 
 impl Tick {

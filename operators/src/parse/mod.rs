@@ -179,6 +179,7 @@ impl ParseCtx {
             source: doc.pos(d.line, d.elem),
             ingested_at_ms: doc.ingested_at_ms,
             enrichment: None,
+            horizon: Default::default(),
         };
         self.flag(&mut tick);
         tick

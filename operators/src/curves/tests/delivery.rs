@@ -38,6 +38,7 @@ fn da(market: Market, node: &str, start: EpochMs, price: f64) -> Tick {
         source: SourcePos::default(),
         ingested_at_ms: 0,
         enrichment: None,
+        horizon: Default::default(),
     }
 }
 
@@ -297,6 +298,7 @@ fn delivery_curves_match_the_points_of_the_live_ticks() {
                     source: SourcePos::default(),
                     ingested_at_ms: 0,
                     enrichment: None,
+                    horizon: Default::default(),
                 };
                 live_ticks.insert(key, t.clone());
                 updates.push((t, 1));

@@ -133,6 +133,7 @@ pub(super) fn tick(instrument: &str, market: Market, at: &str) -> Tick {
         source: SourcePos::default(),
         ingested_at_ms: 0,
         enrichment: None,
+        horizon: Default::default(),
     }
 }
 

@@ -167,6 +167,7 @@ impl Builder {
             source: doc.pos(line, 0),
             ingested_at_ms: doc.ingested_at_ms,
             enrichment: None,
+            horizon: Default::default(),
         };
         ctx.flag(&mut tick);
         Ok(tick)
