@@ -32,6 +32,8 @@ pub struct FileReader {
     cursors: Vec<StripeCursor>,
     /// Dead-letter documents of striped feeds that could not be opened.
     pending_errors: Vec<RawDocument>,
+    /// Reused buffer for the batches this worker only scans.
+    scratch: Vec<u8>,
     /// Index into `cursors` of the next feed to advance in this round.
     next: usize,
     worker: usize,
@@ -71,6 +73,7 @@ impl FileReader {
             striped,
             cursors: Vec::new(),
             pending_errors: Vec::new(),
+            scratch: Vec::new(),
             next: 0,
             worker,
             workers: workers.max(1),
@@ -219,17 +222,35 @@ impl FileReader {
         if len == 0 {
             return None;
         }
-        let mut bytes = vec![0u8; len];
+        // Batches of other workers are only scanned for line breaks, in a reused buffer.
+        let mut bytes = if owned {
+            vec![0u8; len]
+        } else {
+            let mut b = std::mem::take(&mut self.scratch);
+            b.resize(len, 0);
+            b
+        };
         if let Err(e) = cur.file.read_exact_at(&mut bytes, cur.start) {
-            self.health = SourceHealth::Stalled(e.to_string());
+            // The rest of the feed cannot be read by this worker: say so as a dead letter
+            // (never a silent gap), and end the feed here.
             cur.done = true;
-            return None;
+            let (feed, start) = (cur.feed, cur.start);
+            let path = self
+                .plan
+                .feeds
+                .get(feed as usize)
+                .map(|f| f.path.display().to_string())
+                .unwrap_or_default();
+            let mut doc = self.error_doc(feed, format!("cannot read {path} at byte {start}: {e}"));
+            doc.batch = k;
+            return Some(doc);
         }
         let first_line = cur.line;
         let lines = memchr::memchr_iter(b'\n', &bytes).count() as u32;
         cur.line = cur.line.saturating_add(lines);
         cur.start = end;
         if !owned {
+            self.scratch = bytes;
             return None;
         }
         self.positions.push(Position {

@@ -23,9 +23,6 @@ mod diff;
 mod source;
 #[cfg(test)]
 mod tests;
-#[cfg(test)]
-#[path = "tests_live.rs"]
-mod tests_live;
 
 pub use self::csv::{load_dir, parse_table};
 pub use diff::{diff, Change};

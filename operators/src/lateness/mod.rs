@@ -156,13 +156,18 @@ impl LatenessCore {
         if self.ended.contains(&s.feed) {
             return;
         }
+        if s.last {
+            // No batch of the feed is judged after its last one: its keys go (a whole document
+            // is its feed's only batch and never had any).
+            self.ended.insert(s.feed);
+            if s.batch > 0 {
+                self.keys.retain(|(f, _, _), _| *f != s.feed);
+            }
+            return;
+        }
         for (m, r, t) in &s.max_event_ms {
             let e = self.keys.entry((s.feed, *m, r.clone())).or_insert(*t);
             *e = (*e).max(*t);
-        }
-        if s.last {
-            self.ended.insert(s.feed);
-            self.keys.retain(|(f, _, _), _| *f != s.feed);
         }
     }
 

@@ -19,132 +19,17 @@ use connectors::stdout::StdoutSink;
 use operators::curves::Forward;
 use operators::dedupe::Dedupe;
 use operators::lateness::operator::Lateness;
-use operators::lateness::LatenessPolicy;
-use operators::model::{BarInterval, FeedTable, Market};
-use operators::normalize::{Normalize, NormalizeConfig};
+use operators::normalize::Normalize;
 use operators::views::{Views, ViewsConfig};
+mod options;
+
+pub use options::{AggregationOptions, ReferenceOptions, RunOptions};
+
 use std::cell::RefCell;
-use std::path::PathBuf;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use timely::dataflow::operators::Concatenate;
-
-/// Everything a run needs, resolved from configuration and flags.
-#[derive(Clone, Debug)]
-pub struct RunOptions {
-    /// Inputs.
-    pub inputs: Vec<InputSpec>,
-    /// Outputs.
-    pub outputs: Vec<OutputSpec>,
-    /// Worker threads per process.
-    pub workers: usize,
-    /// Number of processes.
-    pub processes: usize,
-    /// This process's index.
-    pub process_index: usize,
-    /// Hostfile with one `host:port` per process (required when `processes > 1`).
-    pub hostfile: Option<PathBuf>,
-    /// Size at which record streams are cut into batches.
-    pub batch_max_bytes: u64,
-    /// Normalization settings.
-    pub normalize: NormalizeConfig,
-    /// Windows, watermarks and lateness.
-    pub aggregation: AggregationOptions,
-    /// Live reference data.
-    pub reference: ReferenceOptions,
-}
-
-/// Where live reference changes come from (SPEC §5); the initial snapshot is
-/// `NormalizeConfig::reference`.
-#[derive(Clone, Debug)]
-pub struct ReferenceOptions {
-    /// The directory of `<table>.csv` files the snapshot was loaded from, re-scanned while the
-    /// job runs; `None` = no live changes.
-    pub dir: Option<PathBuf>,
-    /// How often the source is polled (`reference.refresh_interval_ms`).
-    pub refresh_interval_ms: u64,
-}
-
-impl Default for ReferenceOptions {
-    fn default() -> Self {
-        ReferenceOptions {
-            dir: None,
-            refresh_interval_ms: 5_000,
-        }
-    }
-}
-
-/// Bar intervals, watermarks and lateness (SPEC §4), as configured.
-#[derive(Clone, Debug)]
-pub struct AggregationOptions {
-    /// Bar intervals.
-    pub intervals: Vec<BarInterval>,
-    /// Global watermark delay.
-    pub watermark_delay_ms: i64,
-    /// Global allowed lateness.
-    pub allowed_lateness_ms: i64,
-    /// Per-market overrides: (market, delay, lateness).
-    pub markets: Vec<(Market, Option<i64>, Option<i64>)>,
-    /// Per-source overrides: (input path as given or topic, delay, lateness).
-    pub sources: Vec<(String, Option<i64>, Option<i64>)>,
-    /// Latest-price history per instrument.
-    pub latest_history: usize,
-}
-
-impl Default for AggregationOptions {
-    fn default() -> Self {
-        AggregationOptions {
-            intervals: vec![BarInterval::M5, BarInterval::H1, BarInterval::D1],
-            watermark_delay_ms: 30_000,
-            allowed_lateness_ms: 300_000,
-            markets: Vec::new(),
-            sources: Vec::new(),
-            latest_history: operators::latest::DEFAULT_HISTORY,
-        }
-    }
-}
-
-impl AggregationOptions {
-    /// The lateness policy for the planned feeds: a source override applies to the feeds whose
-    /// display path is the source or lies under it.
-    pub fn policy(&self, feeds: &FeedTable) -> LatenessPolicy {
-        let mut p = LatenessPolicy::new(
-            &self.intervals,
-            self.watermark_delay_ms,
-            self.allowed_lateness_ms,
-        );
-        for (m, d, l) in &self.markets {
-            p = p.with_market(*m, *d, *l);
-        }
-        for (src, d, l) in &self.sources {
-            let under = format!("{}/", src.trim_end_matches('/'));
-            for f in feeds.iter() {
-                if f.display == *src || f.display.starts_with(&under) {
-                    p = p.with_feed(f.id, *d, *l);
-                }
-            }
-        }
-        p
-    }
-}
-
-impl Default for RunOptions {
-    fn default() -> Self {
-        RunOptions {
-            inputs: Vec::new(),
-            outputs: Vec::new(),
-            workers: 1,
-            processes: 1,
-            process_index: 0,
-            hostfile: None,
-            batch_max_bytes: 1 << 20,
-            normalize: NormalizeConfig::default(),
-            aggregation: AggregationOptions::default(),
-            reference: ReferenceOptions::default(),
-        }
-    }
-}
 
 /// Why a run failed before or while running.
 #[derive(Debug, thiserror::Error)]
@@ -377,38 +262,4 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
         }
     }
     Ok(report)
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use operators::model::FeedKind;
-
-    #[test]
-    fn source_overrides_apply_to_the_feeds_under_the_source() {
-        let mut feeds = FeedTable::default();
-        let a = feeds.add("data/pjm/a.csv", FeedKind::File);
-        let b = feeds.add("data/pjm2/b.csv", FeedKind::File);
-        let c = feeds.add("data/c.csv", FeedKind::File);
-        let opts = AggregationOptions {
-            markets: vec![(Market::Pjm, Some(1_000), None)],
-            sources: vec![
-                ("data/pjm/".into(), None, Some(86_400_000)),
-                ("data/c.csv".into(), Some(5), None),
-            ],
-            ..AggregationOptions::default()
-        };
-        let p = opts.policy(&feeds);
-        assert_eq!(p.lateness_ms(a, Market::Pjm), 86_400_000);
-        assert_eq!(
-            p.lateness_ms(b, Market::Pjm),
-            300_000,
-            "a sibling prefix is not under it"
-        );
-        assert_eq!(p.delay_ms(a, Market::Pjm), 1_000);
-        assert_eq!(p.delay_ms(c, Market::Ercot), 5);
-        assert_eq!(p.delay_ms(b, Market::Ercot), 30_000);
-        // Windows close with the greatest lateness any feed may use.
-        assert_eq!(p.closing_lateness_ms(Market::Ercot), 86_400_000);
-    }
 }

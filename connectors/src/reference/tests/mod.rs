@@ -1,5 +1,7 @@
 //! Loader and diff tests: the bundled set, collected errors, snapshot changes.
 
+mod live;
+
 use super::{count_active, diff, load_dir, parse_table, Change, RowError};
 use operators::enrich::alias::resolve_tick;
 use operators::enrich::{enrich, ReferenceView};

@@ -1,6 +1,6 @@
 //! Live-source tests: real files in a temporary directory, re-scanned by [`CsvDirSource`].
 
-use super::{load_dir, parse_table, CsvDirSource, ReferenceSource};
+use crate::reference::{load_dir, parse_table, CsvDirSource, ReferenceSource};
 use operators::model::{ReferenceRow, Table};
 use std::path::Path;
 use std::time::Duration;
