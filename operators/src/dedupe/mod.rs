@@ -19,18 +19,19 @@
 //! final ([`DedupeCore::release`]): a later arrival of it would be `LATE_DATA` upstream, so the
 //! memory held is bounded by open windows, not by history (SPEC §4).
 
+mod chunks;
 pub mod operator;
+mod slim;
 #[cfg(test)]
 mod tests;
 
 pub use operator::Dedupe;
 
-use crate::model::{
-    BarInterval, EpochMs, Horizon, Market, QualityFlag, SourcePos, Sym, Tick, TickIdentity,
-};
+use crate::model::{BarInterval, EpochMs, Horizon, Market, QualityFlag, Sym, Tick, TickIdentity};
 use crate::window::WindowAssigner;
+use chunks::{Chunks, Entry, Key};
 use rustc_hash::FxHashMap;
-use std::collections::VecDeque;
+use slim::{rank, value_bits, Slim};
 
 /// One update of the deduplicated tick stream: the tick (carrying the lateness horizon of the
 /// arrivals that caused the update) and its multiplicity change.
@@ -66,33 +67,19 @@ pub struct DedupeStats {
     pub released: u64,
 }
 
-/// What is kept per identity: the emitted tick (its interval and trade id are the identity's
-/// key within the instrument) and the drain generation in which it was last touched together
-/// with the tick emitted before that touch.
+/// The identities of one (tenant, instrument), sorted by (interval_start, interval_end,
+/// trade_id): in-order arrivals append, and release pops from the front. Each emitted tick is
+/// kept in slim form against `template`, the instrument's first arrival.
 ///
 /// Whether a second distinct value ever arrived needs no first value: while all arrivals agree,
 /// the winner carries that one value, so the first arrival with another value differs from the
 /// winner — and `corrected` is sticky from then on.
 #[derive(Debug)]
-struct Entry {
-    /// The emitted tick: the winner with version and flags applied.
-    output: Tick,
-    touched_gen: u64,
-    /// The least horizon among this drain's arrivals.
-    touch_horizon: EpochMs,
-    before_touch: Option<Box<Tick>>,
-}
-
-/// The identities of one (tenant, instrument), sorted by (interval_start, interval_end,
-/// trade_id): in-order arrivals append, and release pops from the front.
-#[derive(Debug)]
 struct Instrument {
     market: Market,
-    entries: VecDeque<Entry>,
+    template: Tick,
+    entries: Chunks,
 }
-
-/// An identity's key within its instrument: (interval_start, interval_end, trade_id).
-type Key<'a> = (EpochMs, EpochMs, Option<&'a str>);
 
 fn key_of(t: &Tick) -> Key<'_> {
     (
@@ -100,39 +87,6 @@ fn key_of(t: &Tick) -> Key<'_> {
         t.interval_end_ms,
         t.trade_id.as_deref(),
     )
-}
-
-impl Instrument {
-    /// The position of `key`: `Ok` when held, `Err(insertion point)` otherwise.
-    fn find(&self, key: Key<'_>) -> Result<usize, usize> {
-        match self.entries.back() {
-            None => Err(0),
-            Some(last) if key_of(&last.output) < key => Err(self.entries.len()),
-            Some(_) => self
-                .entries
-                .binary_search_by(|e| key_of(&e.output).cmp(&key)),
-        }
-    }
-}
-
-type ValueBits = [u64; 5];
-
-fn value_bits(t: &Tick) -> ValueBits {
-    let c = &t.components;
-    let b = |x: Option<f64>| x.map_or(u64::MAX - 1, f64::to_bits);
-    [
-        t.price.to_bits(),
-        b(c.energy),
-        b(c.congestion),
-        b(c.loss),
-        b(c.ghg),
-    ]
-}
-
-/// Arrivals are ranked by (revision, source position); the value breaks the (theoretical) tie
-/// of one position delivered with two values, so the winner never depends on arrival order.
-fn rank(t: &Tick) -> (u64, SourcePos, ValueBits) {
-    (t.revision, t.source, value_bits(t))
 }
 
 /// The pure core of [`Dedupe::dedupe`]: per-identity winners and the changes they cause.
@@ -175,7 +129,6 @@ impl DedupeCore {
         let horizon_ms = tick.horizon.0;
         self.stats.arrivals += 1;
         let gen = self.gen + 1;
-        let bits = value_bits(&tick);
         let insts = match self.instruments.get_mut(&*tick.tenant_id) {
             Some(m) => m,
             None => self.instruments.entry(tick.tenant_id.clone()).or_default(),
@@ -186,25 +139,30 @@ impl DedupeCore {
                 .entry(tick.instrument_id.clone())
                 .or_insert_with(|| Instrument {
                     market: tick.market,
-                    entries: VecDeque::new(),
+                    template: Tick {
+                        horizon: Horizon::default(),
+                        ..tick.clone()
+                    },
+                    entries: Chunks::default(),
                 }),
         };
-        let at = match inst.find(key_of(&tick)) {
+        let at = match inst.entries.find(key_of(&tick)) {
             Err(at) => {
                 self.stats.identities += 1;
                 self.held += 1;
                 tick.version = 1;
                 tick.flags.remove(QualityFlag::Corrected);
-                self.fresh.push((tick.clone(), 1));
-                inst.entries.insert(
-                    at,
-                    Entry {
-                        output: tick,
-                        touched_gen: 0,
-                        touch_horizon: horizon_ms,
-                        before_touch: None,
-                    },
-                );
+                let entry = Entry {
+                    start: tick.interval_start_ms,
+                    end: tick.interval_end_ms,
+                    trade_id: tick.trade_id.clone(),
+                    slim: Slim::of(&tick, &inst.template),
+                    touched_gen: 0,
+                    touch_horizon: horizon_ms,
+                    before_touch: None,
+                };
+                inst.entries.insert(at, entry);
+                self.fresh.push((tick, 1));
                 return Arrival::New;
             }
             Ok(at) => at,
@@ -213,17 +171,17 @@ impl DedupeCore {
             return Arrival::Stale; // unreachable: `find` returned a held position
         };
         if e.touched_gen != gen {
-            self.touched.push(e.output.identity());
+            self.touched.push(tick.identity());
             e.touched_gen = gen;
             e.touch_horizon = horizon_ms;
-            e.before_touch = Some(Box::new(e.output.clone()));
+            e.before_touch = Some(Box::new(e.slim.clone()));
         }
         e.touch_horizon = e.touch_horizon.min(horizon_ms);
-        let version = e.output.version + 1;
-        let same_value = value_bits(&e.output) == bits;
-        let corrected = e.output.flags.contains(QualityFlag::Corrected) || !same_value;
-        let arrival = if rank(&tick) > rank(&e.output) {
-            e.output = tick;
+        let version = e.slim.version + 1;
+        let same_value = e.slim.value_bits() == value_bits(&tick);
+        let corrected = e.slim.flags.contains(QualityFlag::Corrected) || !same_value;
+        let arrival = if rank(&tick) > e.slim.rank() {
+            e.slim = Slim::of(&tick, &inst.template);
             if same_value {
                 Arrival::Duplicate
             } else {
@@ -234,9 +192,9 @@ impl DedupeCore {
         } else {
             Arrival::Stale
         };
-        e.output.version = version;
+        e.slim.version = version;
         if corrected {
-            e.output.flags.insert(QualityFlag::Corrected);
+            e.slim.flags.insert(QualityFlag::Corrected);
         }
         match arrival {
             Arrival::Duplicate => self.stats.duplicates += 1,
@@ -245,6 +203,11 @@ impl DedupeCore {
             Arrival::New => {}
         }
         arrival
+    }
+
+    /// Reserves room for `n` more first arrivals before the next drain.
+    pub fn reserve(&mut self, n: usize) {
+        self.fresh.reserve(n);
     }
 
     /// Appends the changes since the last drain: `(tick, +1)` for first arrivals (with their own
@@ -269,17 +232,22 @@ impl DedupeCore {
                 id.interval_end_ms,
                 id.trade_id.as_deref(),
             );
-            let Some(e) = inst.find(key).ok().and_then(|at| inst.entries.get_mut(at)) else {
+            let Instrument {
+                template, entries, ..
+            } = inst;
+            let Some(e) = entries.find(key).ok().and_then(|at| entries.get_mut(at)) else {
                 continue;
             };
             if let Some(old) = e.before_touch.take() {
-                if *old != e.output {
+                if *old != e.slim {
+                    let key = (e.start, e.end, &e.trade_id);
                     let h = Horizon(e.touch_horizon);
-                    let mut old = *old;
+                    let mut old = old.rebuild(key, template);
+                    let mut new = e.slim.rebuild(key, template);
                     old.horizon = h;
-                    e.output.horizon = h;
+                    new.horizon = h;
                     out.push((old, -1));
-                    out.push((e.output.clone(), 1));
+                    out.push((new, 1));
                 }
             }
         }
@@ -305,7 +273,7 @@ impl DedupeCore {
                 let closed = closed_ms(inst.market);
                 while let Some(e) = inst.entries.front() {
                     // The largest window's end grows with interval_start: the front goes first.
-                    let start = e.output.interval_start_ms;
+                    let start = e.start;
                     let end = assigner.last_window_end(intervals, inst.market, start);
                     if end.is_none_or(|end| end > closed) {
                         break;
@@ -320,12 +288,17 @@ impl DedupeCore {
         });
     }
 
-    /// The current winner of every identity (for tests and oracles).
-    pub fn winners(&self) -> impl Iterator<Item = &Tick> {
+    /// The current winner of every identity, rebuilt (for tests and oracles).
+    pub fn winners(&self) -> Vec<Tick> {
         self.instruments
             .values()
             .flat_map(|m| m.values())
-            .flat_map(|i| i.entries.iter().map(|e| &e.output))
+            .flat_map(|i| {
+                i.entries
+                    .iter()
+                    .map(|e| e.slim.rebuild((e.start, e.end, &e.trade_id), &i.template))
+            })
+            .collect()
     }
 
     /// Number of identities held.

@@ -65,8 +65,8 @@ impl<'scope> Dedupe<'scope> for Stream<'scope, u64, Vec<Tick>> {
                         break;
                     }
                     let (cap, batches) = entry.remove();
+                    core.reserve(batches.iter().map(Vec::len).sum());
                     for mut batch in batches {
-                        changes.reserve(batch.len());
                         for tick in batch.drain(..) {
                             core.insert(tick);
                         }

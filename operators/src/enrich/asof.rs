@@ -123,6 +123,23 @@ impl<T: Versioned> Versions<T> {
         self.at_or_before(t_ms).or_else(|| self.live().next())
     }
 
+    /// The event-time span `[lo, hi)` around `t_ms` in which [`Versions::at`] gives the same
+    /// answer: from the greatest live `valid_from ≤ t_ms` (or the beginning of time) to the
+    /// least live `valid_from > t_ms` (or the end of time).
+    pub fn span_at(&self, t_ms: EpochMs) -> (EpochMs, EpochMs) {
+        let mut span = (EpochMs::MIN, EpochMs::MAX);
+        for row in self.live() {
+            let from = row.valid_from_ms();
+            if from <= t_ms {
+                span.0 = from;
+            } else {
+                span.1 = from;
+                break;
+            }
+        }
+        span
+    }
+
     /// The version valid at `t_ms` without the first-version fallback: `None` before the first
     /// `valid_from` (API keys are not valid before they start).
     pub fn at_or_before(&self, t_ms: EpochMs) -> Option<&T> {

@@ -27,7 +27,7 @@ use crate::model::reference::{
     TaxonomyInstrument,
 };
 use crate::model::{
-    ClassificationMethod, Enrichment, EpochMs, Market, ReferenceRow, Sym, Table, Tick,
+    ClassificationMethod, Enrichment, EpochMs, Market, QualityFlag, ReferenceRow, Sym, Table, Tick,
 };
 use asof::{Versioned, Versions};
 use rules::{Classification, RuleBook};
@@ -284,11 +284,28 @@ pub fn enrich(tick: &Tick, view: &ReferenceView) -> Enrichment {
 }
 
 /// Enriches ticks on one worker: resolves aliases, attaches the [`Enrichment`] (shared through an
-/// `Arc` by consecutive ticks of one instrument version) and flags `missing_metadata`.
+/// `Arc` by the ticks of one instrument version) and flags `missing_metadata`.
+///
+/// The answer for an instrument depends on the tick's event time only through the versions of
+/// its alias and instrument rows, so it is remembered per (tenant, instrument id as received)
+/// with the event-time span in which it holds: most ticks cost one lookup.
 #[derive(Debug)]
 pub struct Enricher {
     view: ReferenceView,
-    last: rustc_hash::FxHashMap<(Sym, Sym), std::sync::Arc<Enrichment>>,
+    memo: rustc_hash::FxHashMap<Sym, rustc_hash::FxHashMap<Sym, Memo>>,
+}
+
+/// What [`Enricher::apply`] decided for one (tenant, instrument id as received).
+#[derive(Debug)]
+struct Memo {
+    /// Event times `[from, to)` for which this answer holds.
+    from_ms: EpochMs,
+    to_ms: EpochMs,
+    /// The market the rules classified for.
+    market: Market,
+    /// The canonical id when the received id is an alias.
+    canonical: Option<Sym>,
+    enrichment: std::sync::Arc<Enrichment>,
 }
 
 impl Enricher {
@@ -296,7 +313,7 @@ impl Enricher {
     pub fn new(view: ReferenceView) -> Enricher {
         Enricher {
             view,
-            last: Default::default(),
+            memo: Default::default(),
         }
     }
 
@@ -305,7 +322,7 @@ impl Enricher {
     /// before keep what they were given (SPEC §5).
     pub fn apply_changes(&mut self, updates: impl IntoIterator<Item = (ReferenceRow, i64)>) {
         self.view.apply_all(updates);
-        self.last.clear();
+        self.memo.clear();
     }
 
     /// The view enrichments are taken from.
@@ -315,21 +332,48 @@ impl Enricher {
 
     /// Resolves the tick's alias and enriches it as of its `interval_start`.
     pub fn apply(&mut self, tick: &mut Tick) {
-        alias::resolve_tick(tick, &self.view);
-        let e = enrich(tick, &self.view);
-        if e.missing_metadata {
-            tick.flags
-                .insert(crate::model::QualityFlag::MissingMetadata);
-        }
-        let key = (tick.tenant_id.clone(), tick.instrument_id.clone());
-        let shared = match self.last.get(&key) {
-            Some(a) if **a == e => a.clone(),
-            _ => {
-                let a = std::sync::Arc::new(e);
-                self.last.insert(key, a.clone());
-                a
+        let t = tick.interval_start_ms;
+        let memo = self
+            .memo
+            .get(&*tick.tenant_id)
+            .and_then(|m| m.get(&*tick.instrument_id))
+            .filter(|m| m.from_ms <= t && t < m.to_ms && m.market == tick.market);
+        if let Some(m) = memo {
+            if let Some(c) = &m.canonical {
+                tick.instrument_id = c.clone();
             }
+            if m.enrichment.missing_metadata {
+                tick.flags.insert(QualityFlag::MissingMetadata);
+            }
+            tick.enrichment = Some(m.enrichment.clone());
+            return;
+        }
+        let received = tick.instrument_id.clone();
+        let view = &self.view;
+        let alias_span = view
+            .tenant(&tick.tenant_id)
+            .and_then(|tt| tt.aliases.get(&*received))
+            .map_or((EpochMs::MIN, EpochMs::MAX), |v| v.span_at(t));
+        let canonical = alias::resolve_tick(tick, view).then(|| tick.instrument_id.clone());
+        let row_span = view
+            .instrument_versions(&tick.tenant_id, &tick.instrument_id)
+            .map_or((EpochMs::MIN, EpochMs::MAX), |v| v.span_at(t));
+        let e = std::sync::Arc::new(enrich(tick, view));
+        if e.missing_metadata {
+            tick.flags.insert(QualityFlag::MissingMetadata);
+        }
+        tick.enrichment = Some(e.clone());
+        let memo = Memo {
+            from_ms: alias_span.0.max(row_span.0),
+            to_ms: alias_span.1.min(row_span.1),
+            market: tick.market,
+            canonical,
+            enrichment: e,
         };
-        tick.enrichment = Some(shared);
+        let tenant = match self.memo.get_mut(&*tick.tenant_id) {
+            Some(m) => m,
+            None => self.memo.entry(tick.tenant_id.clone()).or_default(),
+        };
+        tenant.insert(received, memo);
     }
 }

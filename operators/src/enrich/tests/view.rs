@@ -249,3 +249,69 @@ fn rows_round_trip_through_serde_and_keys_identify_versions() {
     let k = row(api_key("ab", Some("acme"), "2024-01-01T00:00:00Z")).key();
     assert_eq!((k.table, k.tenant_id, &*k.id), (Table::ApiKeys, None, "ab"));
 }
+
+/// `Enricher::apply` remembers answers per instrument with the event-time span they hold for:
+/// ticks of many times, in any order, across alias and row versions and markets, get exactly
+/// what a fresh lookup (alias resolution, then `enrich`) gives.
+#[test]
+fn enricher_memo_agrees_with_fresh_lookups_across_versions() {
+    use crate::enrich::Enricher;
+    use crate::model::QualityFlag;
+    let rows = || {
+        [
+            row(alias("OLD", "NEW1", "2024-01-01T00:00:00Z")),
+            row(alias("OLD", "NEW2", "2025-01-01T00:00:00Z")),
+            row(instrument("NEW1", "2024-06-01T00:00:00Z", "standard")),
+            row(instrument("NEW1", "2024-09-01T00:00:00Z", "premium")),
+            row(instrument("NEW2", "2025-03-01T00:00:00Z", "basic")),
+            row(instrument("X", "2024-02-01T00:00:00Z", "gold")),
+        ]
+    };
+    let view = ReferenceView::from_rows(rows());
+    let mut enricher = Enricher::new(ReferenceView::from_rows(rows()));
+    let times = [
+        "2025-07-01T00:00:00Z",
+        "2023-01-01T00:00:00Z",
+        "2024-08-31T23:00:00Z",
+        "2024-09-01T00:00:00Z",
+        "2024-12-31T23:00:00Z",
+        "2025-01-01T00:00:00Z",
+        "2024-06-01T00:00:00Z",
+        "2024-05-31T23:00:00Z",
+        "2025-02-28T23:00:00Z",
+        "2025-03-01T00:00:00Z",
+        "2024-01-31T23:00:00Z",
+    ];
+    let mut checked = 0;
+    for round in 0..2 {
+        for at in times {
+            for (id, market) in [
+                ("OLD", Market::Pjm),
+                ("X", Market::Miso),
+                ("UNKNOWN_NODE", Market::Ercot),
+                ("UNKNOWN_NODE", Market::Caiso),
+            ] {
+                let mut want = tick(id, market, at);
+                resolve_tick(&mut want, &view);
+                let e = enrich(&want, &view);
+                let mut got = tick(id, market, at);
+                enricher.apply(&mut got);
+                assert_eq!(
+                    got.instrument_id, want.instrument_id,
+                    "{id} at {at} ({round})"
+                );
+                assert_eq!(
+                    got.enrichment.as_deref(),
+                    Some(&e),
+                    "{id} at {at} ({round})"
+                );
+                assert_eq!(
+                    got.flags.contains(QualityFlag::MissingMetadata),
+                    e.missing_metadata
+                );
+                checked += 1;
+            }
+        }
+    }
+    assert_eq!(checked, 88);
+}

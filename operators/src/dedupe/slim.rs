@@ -1,0 +1,198 @@
+//! The compact form in which dedupe keeps an emitted tick: its per-tick fields, packed, while
+//! the fields every tick of an instrument usually shares (tenant, instrument, market, node,
+//! run, source system) live once per instrument in a template tick.
+//!
+//! [`Slim::rebuild`] gives back exactly the tick that was emitted (a retraction must name the
+//! old tick field for field): the identity key comes from the entry, the shared fields from the
+//! template unless the tick's own differed (then they are kept boxed in the slim form).
+//! Optional numbers are stored as `f64` plus a presence bit, so the form is about 60 % of a
+//! [`Tick`].
+
+use crate::model::{Components, Enrichment, EpochMs, Market, QualityFlags, SourcePos, Sym, Tick};
+use std::sync::Arc;
+
+/// The instrument-level fields of a tick that differ from its instrument's template.
+#[derive(Clone, Debug, PartialEq)]
+struct Shared {
+    market: Market,
+    node: Sym,
+    market_run: Sym,
+    source_system: Sym,
+}
+
+impl Shared {
+    fn of(t: &Tick) -> Shared {
+        Shared {
+            market: t.market,
+            node: t.node.clone(),
+            market_run: t.market_run.clone(),
+            source_system: t.source_system.clone(),
+        }
+    }
+
+    /// True when `t`'s shared fields equal the template's (pointer equality first).
+    fn same(t: &Tick, template: &Tick) -> bool {
+        let eq = |a: &Sym, b: &Sym| Arc::ptr_eq(a, b) || a == b;
+        t.market == template.market
+            && eq(&t.node, &template.node)
+            && eq(&t.market_run, &template.market_run)
+            && eq(&t.source_system, &template.source_system)
+    }
+}
+
+/// Positions in [`Slim::nums`].
+const ENERGY: usize = 0;
+const CONGESTION: usize = 1;
+const LOSS: usize = 2;
+const GHG: usize = 3;
+const VOLUME: usize = 4;
+const BID: usize = 5;
+const ASK: usize = 6;
+
+/// The per-tick fields of an emitted tick, without its identity key.
+#[derive(Clone, Debug, PartialEq)]
+pub(super) struct Slim {
+    price: f64,
+    /// Energy, congestion, loss, ghg, volume, bid, ask; `0.0` where absent.
+    nums: [f64; 7],
+    /// Bit `i` set when `nums[i]` is present.
+    present: u8,
+    pub(super) flags: QualityFlags,
+    pub(super) version: u64,
+    revision: u64,
+    source: SourcePos,
+    ingested_at_ms: EpochMs,
+    enrichment: Option<Arc<Enrichment>>,
+    /// The tick's shared fields when they differ from the instrument's template.
+    shared: Option<Box<Shared>>,
+}
+
+/// What decides the winner and whether two values are equal: (revision, source position) and
+/// the value bits, so the winner never depends on arrival order.
+pub(super) type Rank = (u64, SourcePos, ValueBits);
+
+/// Price and components as bits (`u64::MAX − 1` for an absent component).
+pub(super) type ValueBits = [u64; 5];
+
+/// The value bits of a tick.
+pub(super) fn value_bits(t: &Tick) -> ValueBits {
+    let c = &t.components;
+    let b = |x: Option<f64>| x.map_or(u64::MAX - 1, f64::to_bits);
+    [
+        t.price.to_bits(),
+        b(c.energy),
+        b(c.congestion),
+        b(c.loss),
+        b(c.ghg),
+    ]
+}
+
+/// The rank of a tick.
+pub(super) fn rank(t: &Tick) -> Rank {
+    (t.revision, t.source, value_bits(t))
+}
+
+impl Slim {
+    /// The slim form of `t`, sharing what it can with `template`.
+    pub(super) fn of(t: &Tick, template: &Tick) -> Slim {
+        let mut nums = [0.0; 7];
+        let mut present = 0u8;
+        let c = &t.components;
+        for (i, v) in [
+            (ENERGY, c.energy),
+            (CONGESTION, c.congestion),
+            (LOSS, c.loss),
+            (GHG, c.ghg),
+            (VOLUME, t.volume),
+            (BID, t.bid),
+            (ASK, t.ask),
+        ] {
+            if let (Some(v), Some(slot)) = (v, nums.get_mut(i)) {
+                *slot = v;
+                present |= 1 << i;
+            }
+        }
+        Slim {
+            price: t.price,
+            nums,
+            present,
+            flags: t.flags,
+            version: t.version,
+            revision: t.revision,
+            source: t.source,
+            ingested_at_ms: t.ingested_at_ms,
+            enrichment: t.enrichment.clone(),
+            shared: (!Shared::same(t, template)).then(|| Box::new(Shared::of(t))),
+        }
+    }
+
+    fn num(&self, i: usize) -> Option<f64> {
+        (self.present & (1 << i) != 0)
+            .then(|| self.nums.get(i).copied())
+            .flatten()
+    }
+
+    /// The value bits (as [`value_bits`] of the rebuilt tick).
+    pub(super) fn value_bits(&self) -> ValueBits {
+        let b = |i| self.num(i).map_or(u64::MAX - 1, f64::to_bits);
+        [
+            self.price.to_bits(),
+            b(ENERGY),
+            b(CONGESTION),
+            b(LOSS),
+            b(GHG),
+        ]
+    }
+
+    /// The rank (as [`rank`] of the rebuilt tick).
+    pub(super) fn rank(&self) -> Rank {
+        (self.revision, self.source, self.value_bits())
+    }
+
+    /// The tick this form stands for: `key` is its (interval_start, interval_end, trade_id),
+    /// `template` its instrument's template tick.
+    pub(super) fn rebuild(&self, key: (EpochMs, EpochMs, &Option<Sym>), template: &Tick) -> Tick {
+        let (market, node, market_run, source_system) = match &self.shared {
+            Some(s) => (
+                s.market,
+                s.node.clone(),
+                s.market_run.clone(),
+                s.source_system.clone(),
+            ),
+            None => (
+                template.market,
+                template.node.clone(),
+                template.market_run.clone(),
+                template.source_system.clone(),
+            ),
+        };
+        Tick {
+            tenant_id: template.tenant_id.clone(),
+            instrument_id: template.instrument_id.clone(),
+            market,
+            node,
+            market_run,
+            interval_start_ms: key.0,
+            interval_end_ms: key.1,
+            price: self.price,
+            components: Components {
+                energy: self.num(ENERGY),
+                congestion: self.num(CONGESTION),
+                loss: self.num(LOSS),
+                ghg: self.num(GHG),
+            },
+            volume: self.num(VOLUME),
+            bid: self.num(BID),
+            ask: self.num(ASK),
+            trade_id: key.2.clone(),
+            revision: self.revision,
+            version: self.version,
+            flags: self.flags,
+            source_system,
+            source: self.source,
+            ingested_at_ms: self.ingested_at_ms,
+            enrichment: self.enrichment.clone(),
+            horizon: Default::default(),
+        }
+    }
+}
