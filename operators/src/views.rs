@@ -11,9 +11,10 @@
 //! With `provisional` off (the `dir:` final state), bars are emitted only when final.
 
 use crate::curves::DeliveryCurves;
+use crate::dedupe::TickBatch;
 use crate::lateness::LatenessPolicy;
 use crate::latest::LatestBook;
-use crate::model::{Bar, CurvePoint, EpochMs, LatestPrice, Tick};
+use crate::model::{Bar, CurvePoint, EpochMs, LatestPrice};
 use crate::window::{BarBook, BarStats};
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -58,7 +59,7 @@ pub struct ViewStats {
 
 /// Maintains bars, latest prices and delivery curves.
 pub trait Views<'scope> {
-    /// Applies `(tick, diff)` updates (each tick carrying its horizon); `marks` are the global
+    /// Applies the deduplicated tick updates (each tick carrying its horizon); `marks` are the global
     /// watermarks.
     fn maintain_views(
         self,
@@ -70,7 +71,7 @@ pub trait Views<'scope> {
 
 type Out<D> = OutputBuilder<u64, CapacityContainerBuilder<Vec<D>>>;
 
-impl<'scope> Views<'scope> for Stream<'scope, u64, Vec<(Tick, i64)>> {
+impl<'scope> Views<'scope> for Stream<'scope, u64, Vec<TickBatch>> {
     fn maintain_views(
         self,
         marks: Stream<'scope, u64, Vec<EpochMs>>,
@@ -105,15 +106,17 @@ impl<'scope> Views<'scope> for Stream<'scope, u64, Vec<(Tick, i64)>> {
                 let mut curves_out = curves_out.activate();
                 changes_in.for_each_stamp(|cap, data| {
                     let Some(&t) = cap.least() else { return };
-                    for batch in data {
-                        for (tick, diff) in batch.iter() {
-                            bars_book.update(tick, *diff, tick.horizon.0);
-                            latest_book.update(tick, *diff);
-                            if let Some(d) = delivery_book.as_mut() {
-                                d.apply(tick, *diff);
-                            }
+                    for batches in data {
+                        for batch in batches.iter() {
+                            batch.for_each(|tick, diff| {
+                                bars_book.update(tick, diff, tick.horizon.0);
+                                latest_book.update(tick, diff);
+                                if let Some(d) = delivery_book.as_mut() {
+                                    d.apply(tick, diff);
+                                }
+                            });
                         }
-                        batch.clear();
+                        batches.clear();
                     }
                     bars_book.drain(&mut bar_buf);
                     latest_book.drain(&mut latest_buf);

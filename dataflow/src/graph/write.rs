@@ -3,7 +3,7 @@
 
 use crate::summary::WorkerReport;
 use connectors::sink::{Sink, Update};
-use operators::dedupe::{DedupeStats, TickChange};
+use operators::dedupe::{DedupeStats, TickBatch};
 use operators::lateness::LatenessStats;
 use operators::model::{Bar, CurvePoint, DeadLetter, LatestPrice};
 use operators::normalize::NormalizeStats;
@@ -33,7 +33,7 @@ pub struct StatsHandles {
 /// The update streams of one worker that reach the sinks.
 pub struct SinkInputs<'scope> {
     /// Tick updates; `None` when no sink wants ticks.
-    pub ticks: Option<Stream<'scope, u64, Vec<TickChange>>>,
+    pub ticks: Option<Stream<'scope, u64, Vec<TickBatch>>>,
     /// Bar updates.
     pub bars: Stream<'scope, u64, Vec<(Bar, i64)>>,
     /// Latest-price updates.
@@ -110,11 +110,11 @@ pub fn write_sinks<'scope>(
             if let Some(input) = ticks_in.as_mut() {
                 input.for_each_stamp(|c, data| {
                     let time = c.least().copied().unwrap_or(0);
-                    for batch in data {
-                        for (t, d) in batch.iter() {
-                            write(time, Update::Tick(t, *d));
+                    for batches in data {
+                        for batch in batches.iter() {
+                            batch.for_each(|t, d| write(time, Update::Tick(t, d)));
                         }
-                        batch.clear();
+                        batches.clear();
                     }
                 });
             }

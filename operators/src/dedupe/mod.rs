@@ -37,6 +37,41 @@ use slim::{rank, value_bits, Slim};
 /// arrivals that caused the update) and its multiplicity change.
 pub type TickChange = (Tick, i64);
 
+/// One message of the deduplicated tick stream. First arrivals travel in the batch they came
+/// in (filtered in place, never copied): `Inserted` ticks all have multiplicity `+1`. The
+/// `−1 old, +1 new` pairs of the identities a time touched again follow as `Changed`, after
+/// every `Inserted` batch of that time.
+#[derive(Clone, Debug, PartialEq)]
+pub enum TickBatch {
+    /// First arrivals, each `+1`.
+    Inserted(Vec<Tick>),
+    /// Updates with their multiplicity changes.
+    Changed(Vec<TickChange>),
+}
+
+impl TickBatch {
+    /// Calls `f(tick, diff)` for every update, in order.
+    pub fn for_each(&self, mut f: impl FnMut(&Tick, i64)) {
+        match self {
+            TickBatch::Inserted(ticks) => ticks.iter().for_each(|t| f(t, 1)),
+            TickBatch::Changed(changes) => changes.iter().for_each(|(t, d)| f(t, *d)),
+        }
+    }
+
+    /// Number of updates.
+    pub fn len(&self) -> usize {
+        match self {
+            TickBatch::Inserted(ticks) => ticks.len(),
+            TickBatch::Changed(changes) => changes.len(),
+        }
+    }
+
+    /// True when there is no update.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+}
+
 /// How an arrival related to what was known of its identity.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Arrival {
@@ -124,16 +159,33 @@ impl DedupeCore {
         }
     }
 
-    /// Records one arrival, judged with the lateness horizon it carries (`Tick::horizon`).
+    /// Records one arrival, judged with the lateness horizon it carries (`Tick::horizon`); a
+    /// first arrival is emitted by the next [`DedupeCore::drain_changes`].
     pub fn insert(&mut self, mut tick: Tick) -> Arrival {
+        let arrival = self.arrive(&mut tick);
+        if arrival == Arrival::New {
+            self.fresh.push((tick, 1));
+        }
+        arrival
+    }
+
+    /// Records a batch of arrivals and keeps in it, in place, exactly the first arrivals, as
+    /// they are emitted (`+1`); what the others change comes out of the next
+    /// [`DedupeCore::drain_changes`].
+    pub fn insert_batch(&mut self, batch: &mut Vec<Tick>) {
+        batch.retain_mut(|t| self.arrive(t) == Arrival::New);
+    }
+
+    /// Records one arrival; a first arrival is left in `tick` as it is emitted.
+    fn arrive(&mut self, tick: &mut Tick) -> Arrival {
         let horizon_ms = tick.horizon.0;
         self.stats.arrivals += 1;
         let gen = self.gen + 1;
-        let insts = match self.instruments.get_mut(&*tick.tenant_id) {
+        let insts = match self.instruments.get_mut(&tick.tenant_id) {
             Some(m) => m,
             None => self.instruments.entry(tick.tenant_id.clone()).or_default(),
         };
-        let inst = match insts.get_mut(&*tick.instrument_id) {
+        let inst = match insts.get_mut(&tick.instrument_id) {
             Some(i) => i,
             None => insts
                 .entry(tick.instrument_id.clone())
@@ -146,7 +198,7 @@ impl DedupeCore {
                     entries: Chunks::default(),
                 }),
         };
-        let at = match inst.entries.find(key_of(&tick)) {
+        let at = match inst.entries.find(key_of(tick)) {
             Err(at) => {
                 self.stats.identities += 1;
                 self.held += 1;
@@ -156,13 +208,12 @@ impl DedupeCore {
                     start: tick.interval_start_ms,
                     end: tick.interval_end_ms,
                     trade_id: tick.trade_id.clone(),
-                    slim: Slim::of(&tick, &inst.template),
+                    slim: Slim::of(tick, &inst.template),
                     touched_gen: 0,
                     touch_horizon: horizon_ms,
                     before_touch: None,
                 };
                 inst.entries.insert(at, entry);
-                self.fresh.push((tick, 1));
                 return Arrival::New;
             }
             Ok(at) => at,
@@ -178,10 +229,10 @@ impl DedupeCore {
         }
         e.touch_horizon = e.touch_horizon.min(horizon_ms);
         let version = e.slim.version + 1;
-        let same_value = e.slim.value_bits() == value_bits(&tick);
+        let same_value = e.slim.value_bits() == value_bits(tick);
         let corrected = e.slim.flags.contains(QualityFlag::Corrected) || !same_value;
-        let arrival = if rank(&tick) > e.slim.rank() {
-            e.slim = Slim::of(&tick, &inst.template);
+        let arrival = if rank(tick) > e.slim.rank() {
+            e.slim = Slim::of(tick, &inst.template);
             if same_value {
                 Arrival::Duplicate
             } else {
@@ -203,11 +254,6 @@ impl DedupeCore {
             Arrival::New => {}
         }
         arrival
-    }
-
-    /// Reserves room for `n` more first arrivals before the next drain.
-    pub fn reserve(&mut self, n: usize) {
-        self.fresh.reserve(n);
     }
 
     /// Appends the changes since the last drain: `(tick, +1)` for first arrivals (with their own

@@ -7,7 +7,7 @@
 //! of the batch that caused them; a mark of time `t` releases identities only once every arrival
 //! of times `≤ t` has been processed.
 
-use super::{DedupeCore, DedupeStats, TickChange};
+use super::{DedupeCore, DedupeStats, TickBatch};
 use crate::lateness::LatenessPolicy;
 use crate::model::{route_hash, EpochMs, Tick};
 use crate::window::horizon;
@@ -25,14 +25,14 @@ type Arrivals = (Capability<u64>, Vec<Vec<Tick>>);
 
 /// Routes ticks by identity and turns arrivals into a differential stream of winners.
 pub trait Dedupe<'scope> {
-    /// Returns `(tick, diff)` updates (each tick carrying its horizon); counters accumulate into
-    /// `stats`.
+    /// Returns the deduplicated updates (each tick carrying its horizon) as [`TickBatch`]es;
+    /// counters accumulate into `stats`.
     fn dedupe(
         self,
         marks: Stream<'scope, u64, Vec<EpochMs>>,
         policy: Arc<LatenessPolicy>,
         stats: Rc<RefCell<DedupeStats>>,
-    ) -> Stream<'scope, u64, Vec<TickChange>>;
+    ) -> Stream<'scope, u64, Vec<TickBatch>>;
 }
 
 impl<'scope> Dedupe<'scope> for Stream<'scope, u64, Vec<Tick>> {
@@ -41,7 +41,7 @@ impl<'scope> Dedupe<'scope> for Stream<'scope, u64, Vec<Tick>> {
         marks: Stream<'scope, u64, Vec<EpochMs>>,
         policy: Arc<LatenessPolicy>,
         stats: Rc<RefCell<DedupeStats>>,
-    ) -> Stream<'scope, u64, Vec<TickChange>> {
+    ) -> Stream<'scope, u64, Vec<TickBatch>> {
         let pact = Exchange::new(|t: &Tick| route_hash(&t.tenant_id, &t.instrument_id));
         self.binary_frontier(marks, pact, Pipeline, "Dedupe", move |_cap, _info| {
             let mut core = DedupeCore::with_intervals(policy.intervals());
@@ -64,17 +64,21 @@ impl<'scope> Dedupe<'scope> for Stream<'scope, u64, Vec<Tick>> {
                     if frontier.less_equal(entry.key()) {
                         break;
                     }
-                    let (cap, batches) = entry.remove();
-                    core.reserve(batches.iter().map(Vec::len).sum());
+                    let (cap, mut batches) = entry.remove();
+                    // Batches of one time come from several workers in any order; taking them
+                    // in source order keeps each instrument's arrivals in time order for the
+                    // common case of one striped feed (appends, not inserts, downstream).
+                    batches.sort_by_key(|b| b.first().map(|t| t.source));
+                    let mut session = output.session(&cap);
                     for mut batch in batches {
-                        for tick in batch.drain(..) {
-                            core.insert(tick);
+                        core.insert_batch(&mut batch);
+                        if !batch.is_empty() {
+                            session.give(TickBatch::Inserted(batch));
                         }
                     }
                     core.drain_changes(&mut changes);
                     if !changes.is_empty() {
-                        output.session(&cap).give_container(&mut changes);
-                        changes.clear();
+                        session.give(TickBatch::Changed(std::mem::take(&mut changes)));
                     }
                 }
                 marks.for_each_stamp(|cap, data| {

@@ -335,8 +335,8 @@ impl Enricher {
         let t = tick.interval_start_ms;
         let memo = self
             .memo
-            .get(&*tick.tenant_id)
-            .and_then(|m| m.get(&*tick.instrument_id))
+            .get(&tick.tenant_id)
+            .and_then(|m| m.get(&tick.instrument_id))
             .filter(|m| m.from_ms <= t && t < m.to_ms && m.market == tick.market);
         if let Some(m) = memo {
             if let Some(c) = &m.canonical {
