@@ -17,8 +17,7 @@
 //!
 //! Retractions of ticks the book does not hold are ignored (counted in [`LatestStats`]).
 
-use crate::model::{EpochMs, LatestPrice, QualityFlags, SourcePos, Sym, Tick};
-use rustc_hash::FxHashMap;
+use crate::model::{ByPtr, EpochMs, LatestPrice, QualityFlags, SourcePos, Sym, SymMap, Tick};
 use std::cmp::Ordering;
 use std::collections::VecDeque;
 
@@ -118,7 +117,7 @@ impl Instrument {
 #[derive(Debug)]
 pub struct LatestBook {
     history: usize,
-    tenants: FxHashMap<Sym, FxHashMap<Sym, Instrument>>,
+    tenants: SymMap<SymMap<Instrument>>,
     touched: Vec<(Sym, Sym)>,
     gen: u64,
     /// Counters.
@@ -136,7 +135,7 @@ impl LatestBook {
     pub fn new(history: usize) -> LatestBook {
         LatestBook {
             history: history.max(1),
-            tenants: FxHashMap::default(),
+            tenants: SymMap::default(),
             touched: Vec::new(),
             gen: 1,
             stats: LatestStats::default(),
@@ -149,11 +148,11 @@ impl LatestBook {
             return;
         }
         self.stats.updates += 1;
-        let insts = match self.tenants.get_mut(&tick.tenant_id) {
+        let insts = match self.tenants.get_mut(&ByPtr(&tick.tenant_id)) {
             Some(m) => m,
             None => self.tenants.entry(tick.tenant_id.clone()).or_default(),
         };
-        let inst = match insts.get_mut(&tick.instrument_id) {
+        let inst = match insts.get_mut(&ByPtr(&tick.instrument_id)) {
             Some(i) => i,
             None => insts.entry(tick.instrument_id.clone()).or_default(),
         };
@@ -208,10 +207,10 @@ impl LatestBook {
     pub fn drain(&mut self, out: &mut Vec<(LatestPrice, i64)>) {
         let first = out.len();
         for (tenant, instrument) in self.touched.drain(..) {
-            let Some(insts) = self.tenants.get_mut(&tenant) else {
+            let Some(insts) = self.tenants.get_mut(&ByPtr(&tenant)) else {
                 continue;
             };
-            let Some(inst) = insts.get_mut(&instrument) else {
+            let Some(inst) = insts.get_mut(&ByPtr(&instrument)) else {
                 continue;
             };
             let new = inst.held.back().map(|h| h.row(&tenant, &instrument));
@@ -258,7 +257,7 @@ impl LatestBook {
 
     /// Number of instruments with state.
     pub fn len(&self) -> usize {
-        self.tenants.values().map(FxHashMap::len).sum()
+        self.tenants.values().map(SymMap::len).sum()
     }
 
     /// True when no instrument has state.

@@ -27,10 +27,11 @@ mod tests;
 
 pub use operator::Dedupe;
 
-use crate::model::{BarInterval, EpochMs, Horizon, Market, QualityFlag, Sym, Tick, TickIdentity};
+use crate::model::{
+    BarInterval, ByPtr, EpochMs, Horizon, Market, QualityFlag, SymMap, Tick, TickIdentity,
+};
 use crate::window::WindowAssigner;
 use chunks::{Chunks, Entry, Key};
-use rustc_hash::FxHashMap;
 use slim::{rank, value_bits, Slim};
 
 /// One update of the deduplicated tick stream: the tick (carrying the lateness horizon of the
@@ -134,7 +135,7 @@ fn key_of(t: &Tick) -> Key<'_> {
 #[derive(Debug, Default)]
 pub struct DedupeCore {
     /// Tenant → instrument → identities (two levels, so lookups borrow the tick's strings).
-    instruments: FxHashMap<Sym, FxHashMap<Sym, Instrument>>,
+    instruments: SymMap<SymMap<Instrument>>,
     /// Identities touched (not first seen) since the last drain.
     touched: Vec<TickIdentity>,
     /// First arrivals since the last drain, ready to emit.
@@ -181,11 +182,11 @@ impl DedupeCore {
         let horizon_ms = tick.horizon.0;
         self.stats.arrivals += 1;
         let gen = self.gen + 1;
-        let insts = match self.instruments.get_mut(&tick.tenant_id) {
+        let insts = match self.instruments.get_mut(&ByPtr(&tick.tenant_id)) {
             Some(m) => m,
             None => self.instruments.entry(tick.tenant_id.clone()).or_default(),
         };
-        let inst = match insts.get_mut(&tick.instrument_id) {
+        let inst = match insts.get_mut(&ByPtr(&tick.instrument_id)) {
             Some(i) => i,
             None => insts
                 .entry(tick.instrument_id.clone())
@@ -268,8 +269,8 @@ impl DedupeCore {
         for id in self.touched.drain(..) {
             let Some(inst) = self
                 .instruments
-                .get_mut(&*id.tenant_id)
-                .and_then(|m| m.get_mut(&*id.instrument_id))
+                .get_mut(&ByPtr(&id.tenant_id))
+                .and_then(|m| m.get_mut(&ByPtr(&id.instrument_id)))
             else {
                 continue;
             };

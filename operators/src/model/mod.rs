@@ -30,7 +30,7 @@ pub use market::Market;
 pub use progress::BatchSummary;
 pub use raw::RawDocument;
 pub use reference::{ReferenceRow, RowKey, Table};
-pub use sym::{Interner, Sym};
+pub use sym::{ByPtr, Interner, Sym, SymMap};
 pub use tick::{route_hash, Components, Horizon, QualityFlag, QualityFlags, Tick, TickIdentity};
 
 /// Milliseconds since the Unix epoch, UTC. Every event time in tickflow has this unit.

@@ -1,6 +1,7 @@
 //! Interned strings.
 
-use rustc_hash::FxHashSet;
+use rustc_hash::{FxBuildHasher, FxHashSet};
+use std::hash::{Hash, Hasher};
 use std::sync::Arc;
 
 /// An interned, immutable, cheaply clonable string (tenant, instrument id, node, run).
@@ -44,5 +45,26 @@ impl Interner {
     /// True when nothing has been interned.
     pub fn is_empty(&self) -> bool {
         self.set.is_empty()
+    }
+}
+
+/// A map keyed by [`Sym`] that is looked up with [`ByPtr`]: a key interned by the same
+/// [`Interner`] (every tick of a worker) is found by pointer, without comparing its bytes.
+pub type SymMap<V> = hashbrown::HashMap<Sym, V, FxBuildHasher>;
+
+/// A [`SymMap`] lookup key: hashes as the string, equal to a key that is the same allocation
+/// or holds the same string. (`Arc<str>`'s own equality always compares the bytes.)
+#[derive(Clone, Copy, Debug)]
+pub struct ByPtr<'a>(pub &'a Sym);
+
+impl Hash for ByPtr<'_> {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.0.hash(state);
+    }
+}
+
+impl hashbrown::Equivalent<Sym> for ByPtr<'_> {
+    fn equivalent(&self, key: &Sym) -> bool {
+        Arc::ptr_eq(self.0, key) || **self.0 == **key
     }
 }

@@ -27,8 +27,7 @@
 use super::assign::{market_slot, WindowAssigner};
 use super::instrument::{bit, refresh, InstrumentBars, OpenBar};
 use super::ohlc::{BarState, Entry, Fixed};
-use crate::model::{Bar, BarInterval, EpochMs, Market, Sym, Tick};
-use rustc_hash::FxHashMap;
+use crate::model::{Bar, BarInterval, ByPtr, EpochMs, Market, Sym, SymMap, Tick};
 
 /// Counters of a [`BarBook`] (exempt from determinism where updates race with closing).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -50,7 +49,7 @@ pub struct BarStats {
 pub struct BarBook {
     intervals: Vec<BarInterval>,
     assigner: WindowAssigner,
-    tenants: FxHashMap<Sym, FxHashMap<Sym, InstrumentBars>>,
+    tenants: SymMap<SymMap<InstrumentBars>>,
     /// Instruments touched since the last drain.
     touched: Vec<(Sym, Sym)>,
     gen: u64,
@@ -74,7 +73,7 @@ impl BarBook {
         BarBook {
             intervals,
             assigner: WindowAssigner::new(),
-            tenants: FxHashMap::default(),
+            tenants: SymMap::default(),
             touched: Vec::new(),
             gen: 1,
             closed: [EpochMs::MIN; 8],
@@ -145,7 +144,7 @@ impl BarBook {
         }
         self.stats.updates += 1;
         let mask = wins.iter().take(n).fold(0, |m, w| m | bit(w.0));
-        let insts = match self.tenants.get_mut(&tick.tenant_id) {
+        let insts = match self.tenants.get_mut(&ByPtr(&tick.tenant_id)) {
             Some(m) => m,
             None if diff < 0 => {
                 self.stats.unmatched_retractions += n as u64;
@@ -153,7 +152,7 @@ impl BarBook {
             }
             None => self.tenants.entry(tick.tenant_id.clone()).or_default(),
         };
-        let inst = match insts.get_mut(&tick.instrument_id) {
+        let inst = match insts.get_mut(&ByPtr(&tick.instrument_id)) {
             Some(i) => i,
             None if diff < 0 => {
                 self.stats.unmatched_retractions += n as u64;
@@ -222,10 +221,10 @@ impl BarBook {
             ..
         } = self;
         for (tenant, instrument) in touched.drain(..) {
-            let Some(insts) = tenants.get_mut(&tenant) else {
+            let Some(insts) = tenants.get_mut(&ByPtr(&tenant)) else {
                 continue;
             };
-            let Some(inst) = insts.get_mut(&instrument) else {
+            let Some(inst) = insts.get_mut(&ByPtr(&instrument)) else {
                 continue;
             };
             let pool = &inst.pool;
