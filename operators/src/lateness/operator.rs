@@ -73,7 +73,7 @@ impl<'scope> Lateness<'scope> for Stream<'scope, u64, Vec<Tick>> {
         builder.build(move |_caps| {
             let mut core = LatenessCore::new(policy, planned_feeds);
             // Per time: capabilities for the accepted and late outputs, and the ticks.
-            type Held = (Capability<u64>, Capability<u64>, Vec<Tick>);
+            type Held = (Capability<u64>, Capability<u64>, Vec<Vec<Tick>>);
             let mut ticks: BTreeMap<u64, Held> = BTreeMap::new();
             let mut sums: BTreeMap<u64, (Capability<u64>, Vec<BatchSummary>)> = BTreeMap::new();
             let mut dead: Vec<DeadLetter> = Vec::new();
@@ -119,7 +119,8 @@ impl<'scope> Lateness<'scope> for Stream<'scope, u64, Vec<Tick>> {
                         .entry(t)
                         .or_insert_with(|| (cap.delayed(&t, 0), cap.delayed(&t, 1), Vec::new()));
                     for batch in data {
-                        held.2.append(batch);
+                        // Kept as received: moving the vector copies no tick.
+                        held.2.push(std::mem::take(batch));
                     }
                 });
                 loop {
@@ -131,10 +132,12 @@ impl<'scope> Lateness<'scope> for Stream<'scope, u64, Vec<Tick>> {
                         let ready = next_sums.is_none_or(|s| s >= t)
                             && sums_frontier.frontier().iter().all(|f| *f >= t);
                         if ready {
-                            if let Some((_, (acc_cap, late_cap, mut batch))) = ticks.pop_first() {
-                                judge_all(&mut core, &mut batch, &mut dead, &feeds);
-                                if !batch.is_empty() {
-                                    acc_out.session(&acc_cap).give_container(&mut batch);
+                            if let Some((_, (acc_cap, late_cap, batches))) = ticks.pop_first() {
+                                for mut batch in batches {
+                                    judge_all(&mut core, &mut batch, &mut dead, &feeds);
+                                    if !batch.is_empty() {
+                                        acc_out.session(&acc_cap).give_container(&mut batch);
+                                    }
                                 }
                                 if !dead.is_empty() {
                                     late_out.session(&late_cap).give_container(&mut dead);
