@@ -63,6 +63,7 @@ impl Held {
     }
 
     /// The recency order; agrees with [`LatestPrice::recency_cmp`].
+    #[inline]
     fn cmp(&self, o: &Held) -> Ordering {
         (self.start, self.end, &self.trade_id, self.source)
             .cmp(&(o.start, o.end, &o.trade_id, o.source))
@@ -104,12 +105,6 @@ struct Instrument {
 impl Instrument {
     fn above_floor(&self, h: &Held) -> bool {
         self.floor.as_ref().is_none_or(|f| h.cmp(f).is_gt())
-    }
-
-    fn raise_floor(&mut self, h: Held) {
-        if self.above_floor(&h) {
-            self.floor = Some(h);
-        }
     }
 }
 
@@ -162,7 +157,9 @@ impl LatestBook {
                 .push((tick.tenant_id.clone(), tick.instrument_id.clone()));
         }
         let h = Held::of(tick);
-        if !inst.above_floor(&h) {
+        // Everything held is above the floor: a tick at or after the newest held one is too.
+        let newest = inst.held.back().is_some_and(|b| h.cmp(b).is_ge());
+        if !newest && !inst.above_floor(&h) {
             if diff > 0 {
                 self.stats.not_held += diff.unsigned_abs();
             } else {
@@ -173,19 +170,20 @@ impl LatestBook {
         if diff > 0 {
             for _ in 0..diff {
                 // Newest first is the common case: append.
-                let at = if inst.held.back().is_none_or(|b| h.cmp(b).is_ge()) {
-                    inst.held.len()
+                if newest || inst.held.is_empty() {
+                    inst.held.push_back(h.clone());
                 } else {
-                    inst.held.partition_point(|x| x.cmp(&h).is_le())
-                };
-                inst.held.insert(at, h.clone());
+                    let at = inst.held.partition_point(|x| x.cmp(&h).is_le());
+                    inst.held.insert(at, h.clone());
+                }
                 if inst.held.len() > self.history {
                     if let Some(old) = inst.held.pop_front() {
                         // Equal copies go too: everything held stays strictly above the floor.
                         while inst.held.front().is_some_and(|f| f.cmp(&old).is_eq()) {
                             inst.held.pop_front();
                         }
-                        inst.raise_floor(old);
+                        // Held ticks are above the floor, so `old` is the new floor.
+                        inst.floor = Some(old);
                     }
                 }
             }
