@@ -276,3 +276,48 @@ fn an_empty_partition_still_ends_and_a_missing_topic_fails_planning() {
     let err = KafkaPlan::fetch(&s, &["nope.v1".into()], &mut table).unwrap_err();
     assert!(err.to_string().contains("nope.v1"), "{err}");
 }
+
+#[test]
+fn a_followed_partition_survives_a_broker_outage_and_reports_idle() {
+    let mut broker = BrokerProcess::start();
+    assert_eq!(broker.command("create live.v1 1"), "ok");
+    produce(&broker.bootstrap, "live.v1", &[(0, "before".into())]);
+    let s = settings(&broker.bootstrap, "g4");
+    let mut table = FeedTable::default();
+    let plan = KafkaPlan::fetch(&s, &["live.v1".into()], &mut table).unwrap();
+    let mut r = KafkaReader::new(
+        s,
+        &plan,
+        0,
+        1,
+        KafkaReadOptions {
+            follow: true,
+            batch_max_bytes: 1 << 20,
+            idle_timeout_ms: Some(300),
+            start: BTreeMap::new(),
+        },
+    );
+    let first = read(&mut r, 1);
+    assert_eq!(messages(&first).len(), 1);
+    assert!(!first[0].last);
+    // Silent for the idle timeout: one empty `last` marker, then nothing.
+    let idle = read(&mut r, 1);
+    assert!(idle[0].last && idle[0].bytes.is_empty() && idle[0].batch > first[0].batch);
+    assert_eq!(broker.command("down 1"), "ok");
+    let until = Instant::now() + Duration::from_secs(2);
+    while Instant::now() < until {
+        assert!(
+            !matches!(r.poll(), Poll::Done),
+            "a followed input never ends"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    assert_eq!(broker.command("up 1"), "ok");
+    produce(&broker.bootstrap, "live.v1", &[(0, "after".into())]);
+    let after = read(&mut r, 1);
+    assert_eq!(
+        messages(&after),
+        vec![(first[0].feed, 1, "after".to_string())]
+    );
+    assert_eq!(r.positions()[0].next, 2);
+}

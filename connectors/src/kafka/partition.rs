@@ -199,3 +199,72 @@ impl PartitionCursor {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn msg(offset: u64, body: &str, format: Option<Format>) -> Message {
+        Message {
+            offset,
+            bytes: Arc::from(body.as_bytes()),
+            format,
+        }
+    }
+
+    #[test]
+    fn a_tail_of_transaction_markers_still_ends_the_partition() {
+        let mut c = PartitionCursor::new(7, None, 0, Some(5));
+        c.push(msg(0, "a", None), 0);
+        c.push(msg(2, "b", None), 0);
+        c.push(msg(2, "b again", None), 0);
+        let a = c.take_batch(0, 100, 0);
+        assert_eq!((a.len(), a[0].offset, a[0].last), (1, 0, false));
+        let b = c.take_batch(1, 100, 0);
+        assert_eq!((b.len(), b[0].offset, b[0].last), (1, 2, false));
+        assert!(
+            c.take_batch(2, 100, 0).is_empty(),
+            "offsets 3 and 4 may still come"
+        );
+        c.fetched_to(5);
+        let end = c.take_batch(2, 100, 0);
+        assert!(end[0].last && end[0].bytes.is_empty() && end[0].offset == 3);
+        assert!(c.ended() && c.take_batch(3, 100, 0).is_empty());
+    }
+
+    #[test]
+    fn bounded_envelope_batches_wait_until_complete() {
+        let env = Some(Format::Envelope);
+        let mut c = PartitionCursor::new(0, env, 10, Some(14));
+        c.push(msg(10, "12345", None), 0);
+        assert!(
+            c.take_batch(0, 8, 0).is_empty(),
+            "5 of 8 bytes and not at the end"
+        );
+        c.push(msg(11, "12345", None), 0);
+        c.push(msg(12, "12345", None), 0);
+        let b = c.take_batch(0, 8, 0);
+        assert_eq!(b.iter().map(|d| d.offset).collect::<Vec<_>>(), [10, 11]);
+        c.push(msg(13, "1", None), 0);
+        let b = c.take_batch(1, 8, 0);
+        assert_eq!(
+            b.iter().map(|d| (d.offset, d.last)).collect::<Vec<_>>(),
+            [(12, false), (13, true)]
+        );
+        assert_eq!(c.next_offset(), 14);
+    }
+
+    #[test]
+    fn follow_mode_idle_marker_once_per_quiet_spell() {
+        let mut c = PartitionCursor::new(0, None, 0, None);
+        assert!(c.idle_marker(0, 100, 1_000).is_none(), "never had data");
+        c.push(msg(0, "a", None), 1_000);
+        assert_eq!(c.take_batch(0, 10, 1_000).len(), 1);
+        assert!(c.idle_marker(1, 100, 1_050).is_none());
+        assert!(c.idle_marker(1, 100, 1_100).is_some_and(|d| d.last));
+        assert!(c.idle_marker(2, 100, 5_000).is_none());
+        c.push(msg(1, "b", None), 6_000);
+        assert!(!c.take_batch(2, 10, 6_000)[0].last);
+        assert!(c.idle_marker(3, 100, 6_200).is_some());
+    }
+}
