@@ -285,7 +285,7 @@ pub fn resolve_run(config: &Config, args: &RunArgs) -> Result<RunOptions, Vec<St
         },
     };
     opts.aggregation = aggregation_options(config);
-    opts.kafka = kafka_settings(&config.kafka, &mut errors);
+    opts.kafka = crate::runtime::kafka_settings(&config.kafka, &mut errors);
     opts.idle_timeout_ms = config.aggregation.idle_timeout_ms;
     if opts.follow
         && opts
@@ -309,70 +309,6 @@ pub fn resolve_run(config: &Config, args: &RunArgs) -> Result<RunOptions, Vec<St
         Ok(opts)
     } else {
         Err(errors)
-    }
-}
-
-/// The Kafka client settings of `[kafka]`; an unknown `topic_formats` format is an error.
-pub fn kafka_settings(
-    k: &crate::config::KafkaConfig,
-    errors: &mut Vec<String>,
-) -> connectors::kafka::KafkaSettings {
-    use connectors::kafka::{KafkaSettings, KafkaTopics, OffsetReset, Password};
-    let path = |p: &Path| (!p.as_os_str().is_empty()).then(|| p.to_path_buf());
-    let t = &k.topics;
-    let mut topic_formats = std::collections::BTreeMap::new();
-    for (topic, name) in &k.topic_formats {
-        match operators::parse::Format::from_name(name) {
-            Some(f) => {
-                topic_formats.insert(topic.clone(), f);
-            }
-            None => errors.push(format!(
-                "kafka.topic_formats.{topic}: unknown format {name:?}"
-            )),
-        }
-    }
-    KafkaSettings {
-        bootstrap: k.bootstrap.clone(),
-        consumer_group: k.consumer_group.clone(),
-        client_id: k.client_id.clone(),
-        security_protocol: k.security_protocol.name().to_string(),
-        sasl_mechanism: (k.sasl_mechanism != crate::config::SaslMechanism::None)
-            .then(|| k.sasl_mechanism.name().to_string()),
-        sasl_username: k.sasl_username.clone(),
-        sasl_password: Password::new(k.sasl_password.expose()),
-        ssl_ca_location: path(&k.ssl_ca_location),
-        ssl_certificate_location: path(&k.ssl_certificate_location),
-        ssl_key_location: path(&k.ssl_key_location),
-        ssl_key_password: Password::new(k.ssl_key_password.expose()),
-        message_max_bytes: k.message_max_bytes,
-        compression: k.compression.name().to_string(),
-        auto_offset_reset: match k.auto_offset_reset {
-            crate::config::OffsetReset::Earliest => OffsetReset::Earliest,
-            crate::config::OffsetReset::Latest => OffsetReset::Latest,
-        },
-        session_timeout_ms: k.session_timeout_ms,
-        topics: KafkaTopics {
-            in_envelopes: t.in_envelopes.clone(),
-            in_native: [
-                &t.in_miso,
-                &t.in_caiso,
-                &t.in_ercot,
-                &t.in_pjm,
-                &t.in_nyiso,
-                &t.in_isone,
-                &t.in_spp,
-            ]
-            .into_iter()
-            .cloned()
-            .collect(),
-            out_normalized: t.out_normalized.clone(),
-            out_enriched: t.out_enriched.clone(),
-            out_bars: t.out_bars.clone(),
-            out_curves: t.out_curves.clone(),
-            out_latest_prices: t.out_latest_prices.clone(),
-            out_dead_letters: t.out_dead_letters.clone(),
-        },
-        topic_formats,
     }
 }
 

@@ -27,6 +27,7 @@ use operators::views::{Views, ViewsConfig};
 mod kafka;
 mod options;
 
+pub use kafka::kafka_settings;
 pub use options::{AggregationOptions, ReferenceOptions, RunOptions};
 
 use std::cell::RefCell;
