@@ -7,9 +7,11 @@
 //! lives here too, and so does the reference-data loader ([`mod@reference`]).
 #![deny(missing_docs)]
 
+pub mod chain;
 pub mod dir;
 pub mod file;
 pub mod generator;
+pub mod kafka;
 pub mod null;
 pub mod reference;
 pub mod sink;

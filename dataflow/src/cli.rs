@@ -225,10 +225,13 @@ pub fn flag_overrides(args: &RunArgs) -> FlagOverrides {
 /// Resolves a loaded configuration into run options; every problem is reported at once.
 pub fn resolve_run(config: &Config, args: &RunArgs) -> Result<RunOptions, Vec<String>> {
     let mut errors = Vec::new();
-    if args.serve || args.follow {
-        errors.push("--serve and --follow are not available in this build yet".into());
+    if args.serve {
+        errors.push("--serve is not available in this build yet".into());
     }
-    let mut opts = RunOptions::default();
+    let mut opts = RunOptions {
+        follow: args.follow,
+        ..RunOptions::default()
+    };
     let inputs: Vec<String> = if config.pipeline.inputs.is_empty() {
         vec![format!("dir:{}", samples_dir().display())]
     } else {
@@ -282,6 +285,16 @@ pub fn resolve_run(config: &Config, args: &RunArgs) -> Result<RunOptions, Vec<St
         },
     };
     opts.aggregation = aggregation_options(config);
+    opts.kafka = crate::runtime::kafka_settings(&config.kafka, &mut errors);
+    opts.idle_timeout_ms = config.aggregation.idle_timeout_ms;
+    if opts.follow
+        && opts
+            .inputs
+            .iter()
+            .any(|i| !matches!(i, crate::spec::InputSpec::Kafka { .. }))
+    {
+        errors.push("--follow is only available for kafka: inputs in this build".into());
+    }
     opts.reference = crate::runtime::ReferenceOptions {
         // Only a snapshot that loaded is kept live (its directory is then known to be good).
         dir: match &opts.normalize.reference {

@@ -23,6 +23,11 @@ pub enum InputSpec {
         /// The key=value list after `generator:`.
         params: String,
     },
+    /// `kafka:TOPIC[,TOPIC…]`: every partition of the topics is a feed.
+    Kafka {
+        /// The topics, as given.
+        topics: Vec<String>,
+    },
 }
 
 /// One `--output`.
@@ -34,6 +39,8 @@ pub enum OutputSpec {
     Stdout,
     /// `null`.
     Null,
+    /// `kafka`: the out topics of SPEC §2.4.
+    Kafka,
 }
 
 /// Parses an input spec; the error says what is wrong and what is accepted.
@@ -81,12 +88,19 @@ pub fn parse_input(s: &str) -> Result<InputSpec, String> {
             params: params.to_string(),
         });
     }
-    if s.starts_with("kafka:") {
-        return Err(format!(
-            "--input {s}: the Kafka source is not available in this build yet"
-        ));
+    if let Some(list) = s.strip_prefix("kafka:") {
+        let topics: Vec<String> = list
+            .split(',')
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .map(str::to_string)
+            .collect();
+        if topics.is_empty() {
+            return Err(format!("--input {s}: kafka: needs at least one topic"));
+        }
+        return Ok(InputSpec::Kafka { topics });
     }
-    Err(format!("--input {s}: expected file:PATH[?format=NAME], dir:PATH or generator:mode=…,count=…,seed=…"))
+    Err(format!("--input {s}: expected file:PATH[?format=NAME], dir:PATH, kafka:TOPIC[,TOPIC…] or generator:mode=…,count=…,seed=…"))
 }
 
 /// Parses an output spec.
@@ -100,11 +114,12 @@ pub fn parse_output(s: &str, changes: bool) -> Result<OutputSpec, String> {
     match s {
         "stdout" => Ok(OutputSpec::Stdout),
         "null" => Ok(OutputSpec::Null),
-        "kafka" | "clickhouse" | "redis" => Err(format!(
+        "kafka" => Ok(OutputSpec::Kafka),
+        "clickhouse" | "redis" => Err(format!(
             "--output {s}: this sink is not available in this build yet"
         )),
         _ => Err(format!(
-            "--output {s}: expected dir:PATH[?views=…], stdout or null"
+            "--output {s}: expected dir:PATH[?views=…], kafka, stdout or null"
         )),
     }
 }
@@ -130,6 +145,13 @@ mod tests {
             parse_input("dir:d").unwrap(),
             InputSpec::Dir { path: "d".into() }
         );
+        assert_eq!(
+            parse_input("kafka:a.v1, b.v1").unwrap(),
+            InputSpec::Kafka {
+                topics: vec!["a.v1".into(), "b.v1".into()]
+            }
+        );
+        assert!(parse_input("kafka:").is_err());
     }
 
     #[test]
@@ -142,5 +164,6 @@ mod tests {
             .unwrap_err()
             .contains("unknown view"));
         assert_eq!(parse_output("null", false).unwrap(), OutputSpec::Null);
+        assert_eq!(parse_output("kafka", false).unwrap(), OutputSpec::Kafka);
     }
 }

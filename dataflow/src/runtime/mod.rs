@@ -9,20 +9,25 @@ use crate::graph::{
 };
 use crate::spec::{InputSpec, OutputSpec};
 use crate::summary::RunReport;
+use connectors::chain::Chain;
 use connectors::dir::{DirConfig, DirSink};
 use connectors::file::{plan_inputs, FileInput, FileReader, InputPlan};
 use connectors::generator::{generate, GenerateSpec, Mode};
+use connectors::kafka::KafkaSink;
 use connectors::null::NullSink;
 use connectors::reference::{CsvDirSource, ReferenceSource};
 use connectors::sink::Sink;
+use connectors::source::SourceReader;
 use connectors::stdout::StdoutSink;
 use operators::curves::Forward;
 use operators::dedupe::Dedupe;
 use operators::lateness::operator::Lateness;
 use operators::normalize::Normalize;
 use operators::views::{Views, ViewsConfig};
+mod kafka;
 mod options;
 
+pub use kafka::kafka_settings;
 pub use options::{AggregationOptions, ReferenceOptions, RunOptions};
 
 use std::cell::RefCell;
@@ -97,6 +102,7 @@ pub fn plan(opts: &RunOptions) -> Result<InputPlan, RunError> {
             },
             InputSpec::Dir { path } => FileInput::Dir { path: path.clone() },
             InputSpec::Generator { params } => generated(params)?,
+            InputSpec::Kafka { .. } => continue,
         });
     }
     plan_inputs(&files).map_err(|e| RunError::Plan(e.to_string()))
@@ -121,7 +127,9 @@ fn generated(params: &str) -> Result<FileInput, RunError> {
 
 /// Runs the pipeline to completion (bounded inputs). Returns the report on process 0.
 pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
-    let plan = Arc::new(plan(&opts)?);
+    let mut plan = plan(&opts)?;
+    let kafka_plan = kafka::plan(&opts, &mut plan.table)?;
+    let plan = Arc::new(plan);
     let feeds = Arc::new(plan.table.clone());
     tracing::info!(
         feeds = plan.feeds.len(),
@@ -146,11 +154,12 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
             .map_err(|e| RunError::Plan(format!("output {}: {e}", d.path.display())))?;
     }
     let policy = Arc::new(opts.aggregation.policy(&feeds));
-    let planned_feeds = plan.feeds.len();
+    // Followed inputs have no end: feeds are then not counted towards "every feed ended".
+    let planned_feeds = (!opts.follow).then_some(feeds.len());
     // Final-state `dir:` outputs need only final bars; change logs and stdout show every change.
     let provisional = opts.outputs.iter().any(|o| match o {
         OutputSpec::Dir(d) => d.changes,
-        OutputSpec::Stdout => true,
+        OutputSpec::Stdout | OutputSpec::Kafka => true,
         OutputSpec::Null => false,
     });
     let wants_ticks = opts.outputs.iter().any(|o| match o {
@@ -175,9 +184,20 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
                 },
                 OutputSpec::Stdout => sinks.push(Box::new(StdoutSink::new(feeds.clone()))),
                 OutputSpec::Null => sinks.push(Box::new(NullSink::default())),
+                OutputSpec::Kafka => match KafkaSink::new(&opts.kafka, feeds.clone()) {
+                    Ok(s) => sinks.push(Box::new(s)),
+                    Err(e) => setup_errors.push(e.to_string()),
+                },
             }
         }
-        let reader = FileReader::new(plan.clone(), index, workers_total, opts.batch_max_bytes);
+        let files = FileReader::new(plan.clone(), index, workers_total, opts.batch_max_bytes);
+        let reader: Box<dyn SourceReader> = match &kafka_plan {
+            Some(kp) => Box::new(Chain::new(vec![
+                Box::new(files),
+                Box::new(kafka::reader(&opts, kp, index, workers_total)),
+            ])),
+            None => Box::new(files),
+        };
         let refresh = Duration::from_millis(opts.reference.refresh_interval_ms);
         // Global worker 0 polls the live source, starting from the snapshot every worker holds.
         let live: Option<Box<dyn ReferenceSource>> = match (&opts.reference.dir, index) {
@@ -190,7 +210,7 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
         };
         worker.dataflow::<u64, _, _>(|scope| {
             let progress = SourceProgress::default();
-            let docs = read_documents(scope, Box::new(reader), progress.clone());
+            let docs = read_documents(scope, reader, progress.clone());
             let reference_changes = live_reference(scope, live, progress, refresh);
             let parsed = docs.normalize_with_reference(
                 Some(reference_changes.clone()),
@@ -202,7 +222,7 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
                 parsed.summaries,
                 policy.clone(),
                 feeds.clone(),
-                Some(planned_feeds),
+                planned_feeds,
                 stats.lateness.clone(),
             );
             let changes =

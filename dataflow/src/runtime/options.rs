@@ -2,9 +2,11 @@
 //! lateness policy derived from the `[aggregation]` settings for the planned feeds.
 
 use crate::spec::{InputSpec, OutputSpec};
+use connectors::kafka::KafkaSettings;
 use operators::lateness::LatenessPolicy;
 use operators::model::{BarInterval, FeedTable, Market};
 use operators::normalize::NormalizeConfig;
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// Everything a run needs, resolved from configuration and flags.
@@ -30,6 +32,16 @@ pub struct RunOptions {
     pub aggregation: AggregationOptions,
     /// Live reference data.
     pub reference: ReferenceOptions,
+    /// Kafka client settings, for `kafka:` inputs and the `kafka` output.
+    pub kafka: KafkaSettings,
+    /// Keep reading unbounded inputs at their end (`--follow`): Kafka partitions are polled
+    /// for new messages instead of stopping at the high watermarks seen at start.
+    pub follow: bool,
+    /// Follow mode: a Kafka partition silent this long stops holding the global watermark back.
+    pub idle_timeout_ms: u64,
+    /// Kafka positions to resume from, (topic, partition) → next offset; partitions not listed
+    /// start at the consumer group's committed offset.
+    pub kafka_start: BTreeMap<(String, i32), u64>,
 }
 
 /// Where live reference changes come from (SPEC §5); the initial snapshot is
@@ -119,6 +131,10 @@ impl Default for RunOptions {
             normalize: NormalizeConfig::default(),
             aggregation: AggregationOptions::default(),
             reference: ReferenceOptions::default(),
+            kafka: KafkaSettings::default(),
+            follow: false,
+            idle_timeout_ms: 60_000,
+            kafka_start: BTreeMap::new(),
         }
     }
 }

@@ -351,7 +351,7 @@ bind_address = "localhost"
     let errs = errors(toml, &[]);
     let want = [
         "config: `pipeline.tenant_id`: must be non-empty letters, digits, `_`, `-` or `.`",
-        "config: `pipeline.inputs`: item 2: --input ftp:y: expected file:PATH[?format=NAME], dir:PATH or generator:mode=…,count=…,seed=…",
+        "config: `pipeline.inputs`: item 2: --input ftp:y: expected file:PATH[?format=NAME], dir:PATH, kafka:TOPIC[,TOPIC…] or generator:mode=…,count=…,seed=…",
         "config: `logging.level`: 'loud' is not a level (trace, debug, info, warn, error, off) or target=level",
         "config: `aggregation.bar_intervals`: '5m' is listed twice",
         "config: `kafka.bootstrap`: 'broker' is not host:port",

@@ -1,0 +1,21 @@
+//! The Kafka connector (SPEC §2.4): input partitions as feeds, out topics as a sink.
+//!
+//! - [`config`]: client settings from the `[kafka]` section (security passes through).
+//! - [`plan`]: input topics → one feed per partition, dealt deterministically to all workers.
+//! - [`partition`] and [`source`]: the reader (positions, bounded and follow modes, idle
+//!   partitions, consumer lag, commits).
+//! - [`encode`] and [`sink`]: one message per view change, keyed, with id/version/final/diff.
+//! - [`mock`]: the test broker (librdkafka's mock cluster), also behind `tickflow-mock-kafka`.
+
+pub mod config;
+pub mod encode;
+pub mod mock;
+pub mod partition;
+pub mod plan;
+pub mod sink;
+pub mod source;
+
+pub use config::{KafkaSettings, KafkaTopics, OffsetReset, Password};
+pub use plan::{KafkaPlan, KafkaPlanError, PartitionPlan};
+pub use sink::KafkaSink;
+pub use source::{KafkaReadOptions, KafkaReader, PartitionLag};
