@@ -11,6 +11,7 @@ pub mod dir;
 pub mod file;
 pub mod generator;
 pub mod null;
+pub mod postgres;
 pub mod reference;
 pub mod sink;
 pub mod source;
