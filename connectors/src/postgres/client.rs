@@ -49,7 +49,19 @@ impl PgError {
                     PgError::Server(text)
                 }
             }
-            None => PgError::Unavailable(e.to_string()),
+            None => {
+                // The client's message is generic ("error connecting to server"): add causes.
+                let mut text = e.to_string();
+                let mut cause = std::error::Error::source(&e);
+                while let Some(c) = cause {
+                    let c_text = c.to_string();
+                    if !text.contains(&c_text) {
+                        text.push_str(&format!(": {c_text}"));
+                    }
+                    cause = c.source();
+                }
+                PgError::Unavailable(text)
+            }
         }
     }
 

@@ -13,7 +13,7 @@ use connectors::dir::{DirConfig, DirSink};
 use connectors::file::{plan_inputs, FileInput, FileReader, InputPlan};
 use connectors::generator::{generate, GenerateSpec, Mode};
 use connectors::null::NullSink;
-use connectors::reference::{CsvDirSource, ReferenceSource};
+use connectors::reference::{CsvDirSource, PostgresSource, ReferenceSource};
 use connectors::sink::Sink;
 use connectors::stdout::StdoutSink;
 use operators::curves::Forward;
@@ -23,7 +23,7 @@ use operators::normalize::Normalize;
 use operators::views::{Views, ViewsConfig};
 mod options;
 
-pub use options::{AggregationOptions, ReferenceOptions, RunOptions};
+pub use options::{AggregationOptions, PostgresReference, ReferenceOptions, RunOptions};
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -180,14 +180,20 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
         let reader = FileReader::new(plan.clone(), index, workers_total, opts.batch_max_bytes);
         let refresh = Duration::from_millis(opts.reference.refresh_interval_ms);
         // Global worker 0 polls the live source, starting from the snapshot every worker holds.
-        let live: Option<Box<dyn ReferenceSource>> = match (&opts.reference.dir, index) {
-            (Some(dir), 0) => Some(Box::new(CsvDirSource::resume(
-                dir,
-                reference_rows.to_vec(),
-                refresh,
-            ))),
-            _ => None,
-        };
+        let live: Option<Box<dyn ReferenceSource>> =
+            match (&opts.reference.dir, &opts.reference.postgres, index) {
+                (Some(dir), _, 0) => Some(Box::new(CsvDirSource::resume(
+                    dir,
+                    reference_rows.to_vec(),
+                    refresh,
+                ))),
+                (None, Some(pg), 0) => Some(Box::new(PostgresSource::resume(
+                    pg.dsn.clone(),
+                    pg.baseline.clone(),
+                    refresh,
+                ))),
+                _ => None,
+            };
         worker.dataflow::<u64, _, _>(|scope| {
             let progress = SourceProgress::default();
             let docs = read_documents(scope, Box::new(reader), progress.clone());
