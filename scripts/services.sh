@@ -56,6 +56,15 @@ pg_bin() {
 
 listening() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 alive() { [ -n "${1:-}" ] && kill -0 "$1" 2>/dev/null; }
+# The program each service runs as (/proc/PID/comm, at most 15 characters).
+comm_of() {
+  case "$1" in
+    postgres) echo postgres ;; redis) echo redis-server ;;
+    clickhouse) echo clickhouse-serv ;; prometheus) echo prometheus ;;
+  esac
+}
+# True when PID is alive and runs NAME's program (a recycled pid from a stale pidfile is not ours).
+running() { alive "$2" && [ "$(cat "/proc/$2/comm" 2>/dev/null)" = "$(comm_of "$1")" ]; }
 pidfile() { echo "$STATE/run/$1.pid"; }
 our_pid() { local f; f=$(pidfile "$1"); [ -s "$f" ] && cat "$f"; return 0; }
 log_of() {
@@ -147,6 +156,10 @@ max_connections = 300
 ssl = off
 EOF
   fi
+  # A postmaster.pid left by a killed server whose pid is now another program's: remove it.
+  local old
+  old=$(head -n 1 "$dir/data/postmaster.pid" 2>/dev/null || true)
+  if [ -n "$old" ] && ! running postgres "$old"; then rm -f "$dir/data/postmaster.pid"; fi
   runuser -u postgres -- "$bin/pg_ctl" -D "$dir/data" -l "$dir/postgres.log" -s start 9>&- \
     || die "postgres: pg_ctl start failed; see $dir/postgres.log"
   wait_ready postgres
@@ -183,7 +196,7 @@ stop_redis() {
   local pid
   pid=$(our_pid redis)
   redis-cli -h 127.0.0.1 -p $REDIS_PORT shutdown save >/dev/null 2>&1 || true
-  alive "$pid" && stop_pid redis "$pid"
+  running redis "$pid" && stop_pid redis "$pid"
   return 0
 }
 
@@ -262,7 +275,7 @@ EOF
 stop_clickhouse() {
   local pid
   pid=$(our_pid clickhouse)
-  alive "$pid" && stop_pid clickhouse "$pid"
+  running clickhouse "$pid" && stop_pid clickhouse "$pid"
   return 0
 }
 
@@ -296,7 +309,7 @@ EOF
 stop_prometheus() {
   local pid
   pid=$(our_pid prometheus)
-  alive "$pid" && stop_pid prometheus "$pid"
+  running prometheus "$pid" && stop_pid prometheus "$pid"
   return 0
 }
 
@@ -307,7 +320,7 @@ up_one() {
   local name=$1 port pid
   port=$(port_of "$name")
   pid=$(our_pid "$name")
-  if alive "$pid"; then
+  if running "$name" "$pid"; then
     wait_ready "$name"
     say "$name: running (pid $pid, 127.0.0.1:$port)"
   elif listening "$port"; then
@@ -327,7 +340,7 @@ up_one() {
 down_one() {
   local name=$1 pid
   pid=$(our_pid "$name")
-  if alive "$pid"; then
+  if running "$name" "$pid"; then
     "stop_$name"
     say "$name: stopped (pid $pid)"
   fi
@@ -339,7 +352,7 @@ status_one() {
   port=$(port_of "$name")
   pid=$(our_pid "$name")
   if ready "$name"; then
-    if alive "$pid"; then echo "$name up 127.0.0.1:$port (pid $pid, started by services.sh)"
+    if running "$name" "$pid"; then echo "$name up 127.0.0.1:$port (pid $pid, started by services.sh)"
     else echo "$name up 127.0.0.1:$port (not started by services.sh)"; fi
   else
     echo "$name down 127.0.0.1:$port"
@@ -388,7 +401,7 @@ case "$cmd" in
     port_of "$name" >/dev/null
     locked
     pid=$(our_pid "$name")
-    alive "$pid" || die "$name: not started by services.sh (no live pidfile): will not restart it"
+    running "$name" "$pid" || die "$name: not started by services.sh (no live pidfile): will not restart it"
     "stop_$name"
     rm -f "$(pidfile "$name")"
     "start_$name"
