@@ -7,3 +7,4 @@ mod migrate;
 mod restart;
 mod snapshot;
 mod support;
+mod tls;

@@ -109,6 +109,16 @@ pub struct PrivateCluster {
 
 impl PrivateCluster {
     pub fn start() -> PrivateCluster {
+        Self::start_with("")
+    }
+
+    /// A cluster with `extra` appended to its `postgresql.conf`; files named in it may be
+    /// placed in [`PrivateCluster::path`] by `prepare` before the server starts.
+    pub fn start_with(extra: &str) -> PrivateCluster {
+        Self::start_prepared(extra, |_| {})
+    }
+
+    pub fn start_prepared(extra: &str, prepare: impl FnOnce(&Path)) -> PrivateCluster {
         let bin = pg_bin();
         let dir = tempfile::Builder::new()
             .prefix("tickflow-pg-")
@@ -140,7 +150,9 @@ impl PrivateCluster {
         let conf_path = data.join("postgresql.conf");
         let mut text = std::fs::read_to_string(&conf_path).expect("postgresql.conf");
         text.push_str(&conf);
+        text.push_str(extra);
         std::fs::write(&conf_path, text).expect("write postgresql.conf");
+        prepare(dir.path());
         let cluster = PrivateCluster { dir, port, bin };
         cluster.pg_ctl("start");
         cluster
@@ -172,7 +184,6 @@ impl PrivateCluster {
         )
     }
 
-    #[allow(dead_code)]
     pub fn path(&self) -> &Path {
         self.dir.path()
     }
