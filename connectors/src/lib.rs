@@ -13,6 +13,7 @@ pub mod file;
 pub mod generator;
 pub mod kafka;
 pub mod null;
+pub mod postgres;
 pub mod reference;
 pub mod sink;
 pub mod source;

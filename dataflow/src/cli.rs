@@ -29,6 +29,8 @@ pub enum Command {
     Run(RunArgs),
     /// Generate synthetic market data in any supported format.
     Generate(GenerateArgs),
+    /// Apply the PostgreSQL and ClickHouse DDL (idempotent).
+    Migrate(crate::migrate_cmd::MigrateArgs),
     /// Check or print the effective configuration.
     Config {
         /// `check` or `print`.
@@ -137,6 +139,7 @@ pub fn main() -> ExitCode {
     match cli.command {
         Command::Run(args) => run_command(args),
         Command::Generate(args) => crate::generate_cmd::generate_command(args),
+        Command::Migrate(args) => crate::migrate_cmd::migrate_command(args),
         Command::Config { action } => crate::config_cmd::config_command(action),
     }
 }
@@ -172,7 +175,7 @@ pub fn reference_dir() -> PathBuf {
 }
 
 /// Loads the reference rows named by `reference.source`: `embedded` (the bundled set, when
-/// present), `dir:PATH` (every bad row reported), or `postgres` (a later issue).
+/// present) or `dir:PATH` (every bad row reported); `postgres` is read by `resolve_run`.
 pub fn reference_rows(source: &str) -> Result<Option<Arc<Vec<ReferenceRow>>>, String> {
     let Some(dir) = reference_source_dir(source)? else {
         return Ok(None);
@@ -180,6 +183,20 @@ pub fn reference_rows(source: &str) -> Result<Option<Arc<Vec<ReferenceRow>>>, St
     connectors::reference::load_dir(&dir)
         .map(|rows| Some(Arc::new(rows)))
         .map_err(|e| format!("--reference {}: {e}", dir.display()))
+}
+
+/// The snapshot `reference.source` names: [`reference_rows`], or for `postgres` the tables of
+/// `postgres.dsn` (then `postgres` receives what the live source continues from).
+fn reference_snapshot(
+    config: &Config,
+    postgres: &mut Option<crate::runtime::PostgresReference>,
+) -> Result<Option<Arc<Vec<ReferenceRow>>>, String> {
+    if config.reference.source.trim() != "postgres" {
+        return reference_rows(&config.reference.source);
+    }
+    let (rows, live) = crate::pg_reference::postgres_snapshot(config)?;
+    *postgres = Some(live);
+    Ok(Some(rows))
 }
 
 /// The directory of CSV tables `reference.source` names (re-scanned while a job runs), or
@@ -198,7 +215,8 @@ pub fn reference_source_dir(source: &str) -> Result<Option<PathBuf>, String> {
             Some(p) => PathBuf::from(p),
             None => {
                 return Err(format!(
-                    "--reference {s}: PostgreSQL reference data is not available in this build yet"
+                    "--reference {s}: not a directory of CSV tables (PostgreSQL is read by \
+                     `reference_snapshot`)"
                 ))
             }
         },
@@ -232,6 +250,7 @@ pub fn resolve_run(config: &Config, args: &RunArgs) -> Result<RunOptions, Vec<St
         follow: args.follow,
         ..RunOptions::default()
     };
+    let mut postgres = None;
     let inputs: Vec<String> = if config.pipeline.inputs.is_empty() {
         vec![format!("dir:{}", samples_dir().display())]
     } else {
@@ -276,7 +295,7 @@ pub fn resolve_run(config: &Config, args: &RunArgs) -> Result<RunOptions, Vec<St
                 })
                 .collect(),
         },
-        reference: match reference_rows(&config.reference.source) {
+        reference: match reference_snapshot(config, &mut postgres) {
             Ok(rows) => rows,
             Err(e) => {
                 errors.push(e);
@@ -303,6 +322,7 @@ pub fn resolve_run(config: &Config, args: &RunArgs) -> Result<RunOptions, Vec<St
                 .flatten(),
             None => None,
         },
+        postgres,
         refresh_interval_ms: config.reference.refresh_interval_ms,
     };
     if errors.is_empty() {

@@ -10,6 +10,8 @@ pub mod config;
 pub mod config_cmd;
 pub mod generate_cmd;
 pub mod graph;
+pub mod migrate_cmd;
+pub mod pg_reference;
 pub mod runtime;
 pub mod spec;
 pub mod summary;

@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::Path;
 
 /// The columns of a table besides `tenant_id`, `active`, `valid_from` and `updated_at`.
-fn columns(table: Table) -> &'static [&'static str] {
+pub(super) fn columns(table: Table) -> &'static [&'static str] {
     match table {
         Table::Instruments => &[
             "instrument_id",
@@ -35,7 +35,7 @@ fn columns(table: Table) -> &'static [&'static str] {
     }
 }
 
-const COMMON: [&str; 4] = ["tenant_id", "active", "valid_from", "updated_at"];
+pub(super) const COMMON: [&str; 4] = ["tenant_id", "active", "valid_from", "updated_at"];
 
 /// Loads every `<table>.csv` of `dir` (a missing file is an empty table). Rows come in table
 /// order, then file order. Any problem — an unreadable directory or file, an unknown `*.csv`

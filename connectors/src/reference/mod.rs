@@ -11,21 +11,23 @@
 //! [`diff`] turns two loads into [`Change`]s — inserted, updated and deactivated rows — whose
 //! [`Change::updates`] are the differential updates of the live reference collection
 //! (`+1` new, `−1` old); the periodic re-scan every `refresh_interval_ms` sends exactly these.
-//! A PostgreSQL source (issue 4) produces the same rows and the same changes.
-//!
-//! [`ReferenceSource`] is the live interface both implement: a snapshot, then polled changes;
+//! [`ReferenceSource`] is the live interface: a snapshot, then polled changes;
 //! [`CsvDirSource`] re-reads the directory when files changed, keeping the last good rows
-//! when a re-scan fails.
+//! when a re-scan fails; [`PostgresSource`] reads the same tables from PostgreSQL (validated by
+//! the same code, so it yields the same rows) and polls the rows changed since its last read.
 
 mod cells;
 mod csv;
 mod diff;
+mod pg_rows;
+mod postgres;
 mod source;
 #[cfg(test)]
 mod tests;
 
 pub use self::csv::{load_dir, parse_table};
 pub use diff::{diff, Change};
+pub use postgres::{PgBaseline, PostgresSource};
 pub use source::{CsvDirSource, ReferenceSource};
 
 use operators::model::{ReferenceRow, Table};

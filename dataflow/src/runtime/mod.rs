@@ -15,7 +15,7 @@ use connectors::file::{plan_inputs, FileInput, FileReader, InputPlan};
 use connectors::generator::{generate, GenerateSpec, Mode};
 use connectors::kafka::KafkaSink;
 use connectors::null::NullSink;
-use connectors::reference::{CsvDirSource, ReferenceSource};
+use connectors::reference::{CsvDirSource, PostgresSource, ReferenceSource};
 use connectors::sink::Sink;
 use connectors::source::SourceReader;
 use connectors::stdout::StdoutSink;
@@ -28,7 +28,7 @@ mod kafka;
 mod options;
 
 pub use kafka::kafka_settings;
-pub use options::{AggregationOptions, ReferenceOptions, RunOptions};
+pub use options::{AggregationOptions, PostgresReference, ReferenceOptions, RunOptions};
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -200,14 +200,20 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
         };
         let refresh = Duration::from_millis(opts.reference.refresh_interval_ms);
         // Global worker 0 polls the live source, starting from the snapshot every worker holds.
-        let live: Option<Box<dyn ReferenceSource>> = match (&opts.reference.dir, index) {
-            (Some(dir), 0) => Some(Box::new(CsvDirSource::resume(
-                dir,
-                reference_rows.to_vec(),
-                refresh,
-            ))),
-            _ => None,
-        };
+        let live: Option<Box<dyn ReferenceSource>> =
+            match (&opts.reference.dir, &opts.reference.postgres, index) {
+                (Some(dir), _, 0) => Some(Box::new(CsvDirSource::resume(
+                    dir,
+                    reference_rows.to_vec(),
+                    refresh,
+                ))),
+                (None, Some(pg), 0) => Some(Box::new(PostgresSource::resume(
+                    pg.dsn.clone(),
+                    pg.baseline.clone(),
+                    refresh,
+                ))),
+                _ => None,
+            };
         worker.dataflow::<u64, _, _>(|scope| {
             let progress = SourceProgress::default();
             let docs = read_documents(scope, reader, progress.clone());

@@ -49,8 +49,11 @@ pub struct RunOptions {
 #[derive(Clone, Debug)]
 pub struct ReferenceOptions {
     /// The directory of `<table>.csv` files the snapshot was loaded from, re-scanned while the
-    /// job runs; `None` = no live changes.
+    /// job runs; `None` = no live changes from files.
     pub dir: Option<PathBuf>,
+    /// The PostgreSQL database the snapshot was read from, polled for changes from that
+    /// snapshot on while the job runs (`--reference postgres`).
+    pub postgres: Option<PostgresReference>,
     /// How often the source is polled (`reference.refresh_interval_ms`).
     pub refresh_interval_ms: u64,
 }
@@ -59,9 +62,19 @@ impl Default for ReferenceOptions {
     fn default() -> Self {
         ReferenceOptions {
             dir: None,
+            postgres: None,
             refresh_interval_ms: 5_000,
         }
     }
+}
+
+/// A PostgreSQL reference database and the snapshot already read from it.
+#[derive(Clone, Debug)]
+pub struct PostgresReference {
+    /// Connection string (`postgres.dsn`).
+    pub dsn: connectors::postgres::PgDsn,
+    /// The rows and change cursor of the snapshot the job starts from.
+    pub baseline: connectors::reference::PgBaseline,
 }
 
 /// Bar intervals, watermarks and lateness (SPEC §4), as configured.
