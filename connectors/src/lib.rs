@@ -7,10 +7,13 @@
 //! lives here too, and so does the reference-data loader ([`mod@reference`]).
 #![deny(missing_docs)]
 
+pub mod clickhouse;
 pub mod dir;
 pub mod file;
 pub mod generator;
+pub mod netting;
 pub mod null;
+pub mod redis;
 pub mod reference;
 pub mod sink;
 pub mod source;

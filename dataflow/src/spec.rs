@@ -34,6 +34,10 @@ pub enum OutputSpec {
     Stdout,
     /// `null`.
     Null,
+    /// `clickhouse`: the `[clickhouse]` database (SPEC §6).
+    Clickhouse,
+    /// `redis`: the `[redis]` projection (SPEC §6).
+    Redis,
 }
 
 /// Parses an input spec; the error says what is wrong and what is accepted.
@@ -100,11 +104,13 @@ pub fn parse_output(s: &str, changes: bool) -> Result<OutputSpec, String> {
     match s {
         "stdout" => Ok(OutputSpec::Stdout),
         "null" => Ok(OutputSpec::Null),
-        "kafka" | "clickhouse" | "redis" => Err(format!(
+        "clickhouse" => Ok(OutputSpec::Clickhouse),
+        "redis" => Ok(OutputSpec::Redis),
+        "kafka" => Err(format!(
             "--output {s}: this sink is not available in this build yet"
         )),
         _ => Err(format!(
-            "--output {s}: expected dir:PATH[?views=…], stdout or null"
+            "--output {s}: expected dir:PATH[?views=…], clickhouse, redis, stdout or null"
         )),
     }
 }
@@ -142,5 +148,10 @@ mod tests {
             .unwrap_err()
             .contains("unknown view"));
         assert_eq!(parse_output("null", false).unwrap(), OutputSpec::Null);
+        assert_eq!(
+            parse_output("clickhouse", false).unwrap(),
+            OutputSpec::Clickhouse
+        );
+        assert_eq!(parse_output(" redis", false).unwrap(), OutputSpec::Redis);
     }
 }

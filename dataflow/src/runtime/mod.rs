@@ -5,14 +5,17 @@
 //! report; other processes return `None`.
 
 use crate::graph::{
-    live_reference, read_documents, write_sinks, Finalize, SinkInputs, SourceProgress, StatsHandles,
+    live_reference, read_documents, write_sinks, Finalize, FlushPolicy, SinkInputs, SourceProgress,
+    StatsHandles,
 };
 use crate::spec::{InputSpec, OutputSpec};
 use crate::summary::RunReport;
+use connectors::clickhouse::ClickhouseSink;
 use connectors::dir::{DirConfig, DirSink};
 use connectors::file::{plan_inputs, FileInput, FileReader, InputPlan};
 use connectors::generator::{generate, GenerateSpec, Mode};
 use connectors::null::NullSink;
+use connectors::redis::RedisSink;
 use connectors::reference::{CsvDirSource, ReferenceSource};
 use connectors::sink::Sink;
 use connectors::stdout::StdoutSink;
@@ -23,7 +26,7 @@ use operators::normalize::Normalize;
 use operators::views::{Views, ViewsConfig};
 mod options;
 
-pub use options::{AggregationOptions, ReferenceOptions, RunOptions};
+pub use options::{AggregationOptions, ReferenceOptions, RunOptions, SinkOptions};
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -151,12 +154,22 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
     let provisional = opts.outputs.iter().any(|o| match o {
         OutputSpec::Dir(d) => d.changes,
         OutputSpec::Stdout => true,
-        OutputSpec::Null => false,
+        OutputSpec::Null | OutputSpec::Clickhouse | OutputSpec::Redis => false,
     });
     let wants_ticks = opts.outputs.iter().any(|o| match o {
         OutputSpec::Dir(d) => d.changes || d.views.contains(&connectors::dir::View::Ticks),
+        OutputSpec::Redis => false,
         _ => true,
     });
+    if opts.outputs.contains(&OutputSpec::Clickhouse) {
+        // The schema is created (idempotently) before any worker writes.
+        connectors::clickhouse::migrate(&opts.sinks.clickhouse)
+            .map_err(|e| RunError::Start(format!("--output clickhouse: {e}")))?;
+    }
+    let flush_policy = FlushPolicy {
+        flush_interval_ms: opts.sinks.flush_interval_ms,
+        retry_max_backoff_ms: opts.sinks.retry_max_backoff_ms,
+    };
     let reference_rows = opts.normalize.reference.clone().unwrap_or_default();
     let opts = Arc::new(opts);
     let started = Instant::now();
@@ -175,6 +188,16 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
                 },
                 OutputSpec::Stdout => sinks.push(Box::new(StdoutSink::new(feeds.clone()))),
                 OutputSpec::Null => sinks.push(Box::new(NullSink::default())),
+                OutputSpec::Clickhouse => {
+                    match ClickhouseSink::new(opts.sinks.clickhouse.clone(), feeds.clone()) {
+                        Ok(s) => sinks.push(Box::new(s)),
+                        Err(e) => setup_errors.push(e.to_string()),
+                    }
+                }
+                OutputSpec::Redis => match RedisSink::new(opts.sinks.redis.clone()) {
+                    Ok(s) => sinks.push(Box::new(s)),
+                    Err(e) => setup_errors.push(e.to_string()),
+                },
             }
         }
         let reader = FileReader::new(plan.clone(), index, workers_total, opts.batch_max_bytes);
@@ -229,7 +252,7 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
                 curves: scope.concatenate([views.delivery, forward]),
                 dead: scope.concatenate([parsed.dead, judged.late]),
             };
-            write_sinks(inputs, sinks, index, stats).finalize(
+            write_sinks(inputs, sinks, index, stats, flush_policy).finalize(
                 dirs.clone(),
                 workers_total,
                 result.clone(),
