@@ -18,3 +18,5 @@ pub mod reference;
 pub mod sink;
 pub mod source;
 pub mod stdout;
+#[cfg(test)]
+mod test_records;

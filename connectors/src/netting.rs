@@ -11,7 +11,7 @@
 use rustc_hash::FxHashMap;
 
 /// The state a drained key must take on the server.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 pub enum Net<V> {
     /// The key holds this value.
     Live(V),
@@ -110,5 +110,33 @@ impl<V: PartialEq> Netting<V> {
             }
         }
         out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_net_to_the_last_state_and_tombs_wait_for_their_time() {
+        let mut n: Netting<&str> = Netting::default();
+        n.apply("k".into(), "new", 1, 5);
+        n.apply("k".into(), "old", -1, 5); // retraction after its replacement: ignored
+        n.apply("j".into(), "x", 1, 5);
+        n.apply("j".into(), "x", -1, 6); // cancelled before being written: a tomb of x
+        n.apply("r".into(), "y", -1, 7);
+        let mut live = n.drain(Some(0));
+        live.sort();
+        assert_eq!(live, vec![("k".into(), Net::Live("new"))]);
+        assert_eq!(n.len(), 2);
+        let mut part = n.drain(Some(7));
+        part.sort();
+        assert_eq!(part, vec![("j".into(), Net::Retracted("x"))]);
+        assert_eq!(n.drain(None), vec![("r".into(), Net::Retracted("y"))]);
+        assert!(n.is_empty());
+        // A tomb replaced by a later +1 of the same key hands out the +1.
+        n.apply("k".into(), "a", -1, 1);
+        n.apply("k".into(), "b", 1, 2);
+        assert_eq!(n.drain(Some(0)), vec![("k".into(), Net::Live("b"))]);
     }
 }

@@ -20,3 +20,6 @@ pub use client::{ClickhouseError, Client};
 pub use config::ClickhouseConfig;
 pub use migrate::{migrate, MigrateReport};
 pub use sink::ClickhouseSink;
+
+#[cfg(test)]
+mod tests;

@@ -83,6 +83,15 @@ impl ClickhouseSink {
         })
     }
 
+    /// Points the sink at another server (tests: the same buffered rows, a server that is up).
+    #[cfg(test)]
+    pub(crate) fn retarget_for_tests(&mut self, cfg: &ClickhouseConfig) {
+        if let Ok(c) = Client::new(cfg) {
+            self.client = c;
+            self.cfg = cfg.clone();
+        }
+    }
+
     /// Rows the server acknowledged so far.
     pub fn rows_written(&self) -> u64 {
         self.rows_written

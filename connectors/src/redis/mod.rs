@@ -13,3 +13,6 @@ mod sink;
 
 pub use config::RedisConfig;
 pub use sink::RedisSink;
+
+#[cfg(test)]
+mod tests;
