@@ -199,7 +199,10 @@ fn tables() -> Vec<Table> {
             name: "ohlc_bars",
             cols: bars,
             partition: Some("toYYYYMM(window_start)"),
-            order_by: "tenant_id, instrument_id, `interval`, window_start_ms",
+            // `bar_id` is the UUID of (instrument, tenant, interval, window_start). `interval`
+            // itself must stay out of the key: 18.16 stores the key unquoted in its metadata
+            // and then fails to parse its own table at the next server start.
+            order_by: "tenant_id, instrument_id, window_start_ms, bar_id",
             ttl_on: None,
         },
         Table {

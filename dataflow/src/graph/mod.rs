@@ -13,6 +13,6 @@ pub use write::StatsHandles;
 
 pub use finalize::Finalize;
 pub use reference::live_reference;
-pub use retry::{backoff_ms, with_retry, FlushPolicy};
+pub use retry::{backoff_ms, retries_total, with_retry, FlushPolicy};
 pub use source::{read_documents, SourceProgress};
 pub use write::{write_sinks, SinkInputs};

@@ -3,7 +3,15 @@
 //! blocks here, which backpressures its sources — and never drops data).
 
 use connectors::sink::{Sink, SinkError};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
+
+static RETRIES: AtomicU64 = AtomicU64::new(0);
+
+/// Attempts of unavailable sinks retried in this process so far (every sink, every worker).
+pub fn retries_total() -> u64 {
+    RETRIES.load(Ordering::Relaxed)
+}
 
 /// First wait after a failure; doubles up to the cap.
 const FIRST_BACKOFF_MS: u64 = 50;
@@ -57,6 +65,7 @@ pub fn with_retry(
                 return Ok(());
             }
             Err(SinkError::Unavailable(e)) => {
+                RETRIES.fetch_add(1, Ordering::Relaxed);
                 let wait = backoff_ms(attempt, max_backoff_ms);
                 tracing::warn!(sink = sink.kind(), op = what, attempt, backoff_ms = wait, error = %e, "sink unavailable, retrying");
                 std::thread::sleep(Duration::from_millis(wait));
@@ -70,6 +79,49 @@ pub fn with_retry(
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Unavailable for its first `down` flushes.
+    struct Flaky {
+        down: u32,
+        flushes: u32,
+    }
+
+    impl Sink for Flaky {
+        fn kind(&self) -> &'static str {
+            "flaky"
+        }
+        fn write(&mut self, _: u64, _: connectors::sink::Update<'_>) -> Result<(), SinkError> {
+            Ok(())
+        }
+        fn flush(&mut self) -> Result<(), SinkError> {
+            self.flushes += 1;
+            if self.flushes <= self.down {
+                Err(SinkError::Unavailable("down".into()))
+            } else {
+                Ok(())
+            }
+        }
+        fn finish(&mut self) -> Result<(), SinkError> {
+            Err(SinkError::Fatal("broken".into()))
+        }
+        fn counts(&self) -> Vec<(&'static str, u64)> {
+            Vec::new()
+        }
+    }
+
+    #[test]
+    fn unavailable_is_retried_until_it_succeeds_and_fatal_is_returned() {
+        let mut s = Flaky {
+            down: 3,
+            flushes: 0,
+        };
+        let before = retries_total();
+        assert_eq!(with_retry(&mut s, "flush", 1, |s| s.flush()), Ok(()));
+        assert_eq!(s.flushes, 4);
+        assert!(retries_total() >= before + 3);
+        let err = with_retry(&mut s, "finish", 1, |s| s.finish()).unwrap_err();
+        assert!(err.contains("flaky") && err.contains("broken"), "{err}");
+    }
 
     #[test]
     fn backoff_doubles_to_the_cap() {

@@ -163,8 +163,20 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
     });
     if opts.outputs.contains(&OutputSpec::Clickhouse) {
         // The schema is created (idempotently) before any worker writes.
-        connectors::clickhouse::migrate(&opts.sinks.clickhouse)
-            .map_err(|e| RunError::Start(format!("--output clickhouse: {e}")))?;
+        // A server that is down is waited for like a sink that is down; a refusal stops the run.
+        let mut attempt = 0;
+        loop {
+            match connectors::clickhouse::migrate(&opts.sinks.clickhouse) {
+                Ok(_) => break,
+                Err(e @ connectors::clickhouse::ClickhouseError::Unavailable(_)) => {
+                    let wait = crate::graph::backoff_ms(attempt, opts.sinks.retry_max_backoff_ms);
+                    tracing::warn!(error = %e, backoff_ms = wait, "clickhouse unavailable at start, retrying");
+                    std::thread::sleep(Duration::from_millis(wait));
+                    attempt += 1;
+                }
+                Err(e) => return Err(RunError::Start(format!("--output clickhouse: {e}"))),
+            }
+        }
     }
     let flush_policy = FlushPolicy {
         flush_interval_ms: opts.sinks.flush_interval_ms,
