@@ -2,6 +2,8 @@
 //! pipeline in-process, and how to compare output directories.
 #![allow(missing_docs)]
 
+pub mod servers;
+
 use std::path::{Path, PathBuf};
 use tickflow::runtime::{run, RunOptions};
 use tickflow::spec::{parse_input, parse_output};

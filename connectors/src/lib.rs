@@ -8,13 +8,18 @@
 #![deny(missing_docs)]
 
 pub mod chain;
+pub mod clickhouse;
 pub mod dir;
 pub mod file;
 pub mod generator;
 pub mod kafka;
+pub mod netting;
 pub mod null;
 pub mod postgres;
+pub mod redis;
 pub mod reference;
 pub mod sink;
 pub mod source;
 pub mod stdout;
+#[cfg(test)]
+mod test_records;

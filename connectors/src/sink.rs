@@ -48,6 +48,11 @@ pub trait Sink {
     fn write(&mut self, time: u64, update: Update<'_>) -> Result<(), SinkError>;
     /// Makes everything written so far durable.
     fn flush(&mut self) -> Result<(), SinkError>;
+    /// Every update at a time before `frontier` has been written: those times are complete, so a
+    /// retraction seen at one of them that no `+1` of the same key followed is final. The runtime
+    /// calls this when its inputs' frontier advances. Default: nothing (sinks that write every
+    /// update as it comes need not know).
+    fn complete_before(&mut self, _frontier: u64) {}
     /// End of input: writes whatever is held and closes.
     fn finish(&mut self) -> Result<(), SinkError>;
     /// Updates written so far, per view stem.

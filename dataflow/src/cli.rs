@@ -63,7 +63,7 @@ pub struct RunArgs {
     /// Input: file:PATH[?format=NAME], dir:PATH, generator:mode=…,count=…,seed=… (repeatable).
     #[arg(long = "input", value_name = "SPEC")]
     pub inputs: Vec<String>,
-    /// Output: dir:PATH[?views=…], stdout, null (repeatable).
+    /// Output: dir:PATH[?views=…], clickhouse, redis, stdout, null (repeatable).
     #[arg(long = "output", value_name = "SPEC")]
     pub outputs: Vec<String>,
     /// Reference data: dir:PATH or postgres.
@@ -314,6 +314,7 @@ pub fn resolve_run(config: &Config, args: &RunArgs) -> Result<RunOptions, Vec<St
     {
         errors.push("--follow is only available for kafka: inputs in this build".into());
     }
+    opts.sinks = sink_options(config);
     opts.reference = crate::runtime::ReferenceOptions {
         // Only a snapshot that loaded is kept live (its directory is then known to be good).
         dir: match &opts.normalize.reference {
@@ -329,6 +330,34 @@ pub fn resolve_run(config: &Config, args: &RunArgs) -> Result<RunOptions, Vec<St
         Ok(opts)
     } else {
         Err(errors)
+    }
+}
+
+/// The server sinks' settings from `[clickhouse]`, `[redis]`, `[projection]` and `[output]`
+/// (secrets exposed here only, to hand them to the clients).
+pub fn sink_options(config: &Config) -> crate::runtime::SinkOptions {
+    let path = |p: &Path| (!p.as_os_str().is_empty()).then(|| p.to_path_buf());
+    let ch = &config.clickhouse;
+    crate::runtime::SinkOptions {
+        clickhouse: connectors::clickhouse::ClickhouseConfig {
+            url: ch.url.clone(),
+            database: ch.database.clone(),
+            user: ch.user.clone(),
+            password: ch.password.expose().to_string(),
+            ca_path: path(&ch.ca_path),
+            request_timeout_ms: ch.request_timeout_ms,
+            batch_max_rows: usize::try_from(ch.batch_max_rows).unwrap_or(usize::MAX),
+            ttl_days: ch.ttl_days,
+        },
+        redis: connectors::redis::RedisConfig {
+            url: config.redis.url.expose().to_string(),
+            ca_path: path(&config.redis.ca_path),
+            key_prefix: config.redis.key_prefix.clone(),
+            ttl_seconds: config.projection.cache_ttl_seconds,
+            ..Default::default()
+        },
+        flush_interval_ms: config.output.flush_interval_ms,
+        retry_max_backoff_ms: config.output.retry_max_backoff_ms,
     }
 }
 

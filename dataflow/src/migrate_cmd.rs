@@ -3,7 +3,8 @@
 //! PostgreSQL: the reference tables of SPEC §5 with their indexes and change-tracking
 //! triggers ([`connectors::postgres::migrate`]), in the first schema of the DSN's search path;
 //! `--load-reference dir:PATH` then loads (upserts) a directory of `<table>.csv` files, e.g.
-//! the bundled `reference/`. ClickHouse: the tables of SPEC §6 (see the marked place below).
+//! the bundled `reference/`. ClickHouse: the tables of SPEC §6 ([`connectors::clickhouse::migrate`]: column types shared by
+//! every server generation, LowCardinality and TTLs where the server supports them).
 //! `--only postgres|clickhouse` limits the run to one store. Exit 0 when every store migrated,
 //! 1 when one failed (its error printed, without credentials), 2 for a configuration error.
 
@@ -49,8 +50,17 @@ pub fn migrate_command(args: MigrateArgs) -> ExitCode {
         return ExitCode::from(2);
     }
     if wants("clickhouse") {
-        // ==== ClickHouse: `connectors::clickhouse::migrate(...)` is called here (another
-        // branch adds it, with its report line and error handling like PostgreSQL's). ====
+        let ch = crate::cli::sink_options(&config).clickhouse;
+        match connectors::clickhouse::migrate(&ch) {
+            Ok(r) => println!(
+                "clickhouse: database {} ready on server {} ({} statements, all IF NOT EXISTS)",
+                ch.database, r.server_version, r.statements
+            ),
+            Err(e) => {
+                eprintln!("migrate clickhouse: {e}");
+                failed = true;
+            }
+        }
     }
     if failed {
         ExitCode::FAILURE

@@ -41,6 +41,10 @@ pub enum OutputSpec {
     Null,
     /// `kafka`: the out topics of SPEC §2.4.
     Kafka,
+    /// `clickhouse`: the `[clickhouse]` database (SPEC §6).
+    Clickhouse,
+    /// `redis`: the `[redis]` projection (SPEC §6).
+    Redis,
 }
 
 /// Parses an input spec; the error says what is wrong and what is accepted.
@@ -115,11 +119,10 @@ pub fn parse_output(s: &str, changes: bool) -> Result<OutputSpec, String> {
         "stdout" => Ok(OutputSpec::Stdout),
         "null" => Ok(OutputSpec::Null),
         "kafka" => Ok(OutputSpec::Kafka),
-        "clickhouse" | "redis" => Err(format!(
-            "--output {s}: this sink is not available in this build yet"
-        )),
+        "clickhouse" => Ok(OutputSpec::Clickhouse),
+        "redis" => Ok(OutputSpec::Redis),
         _ => Err(format!(
-            "--output {s}: expected dir:PATH[?views=…], kafka, stdout or null"
+            "--output {s}: expected dir:PATH[?views=…], kafka, clickhouse, redis, stdout or null"
         )),
     }
 }
@@ -165,5 +168,10 @@ mod tests {
             .contains("unknown view"));
         assert_eq!(parse_output("null", false).unwrap(), OutputSpec::Null);
         assert_eq!(parse_output("kafka", false).unwrap(), OutputSpec::Kafka);
+        assert_eq!(
+            parse_output("clickhouse", false).unwrap(),
+            OutputSpec::Clickhouse
+        );
+        assert_eq!(parse_output(" redis", false).unwrap(), OutputSpec::Redis);
     }
 }

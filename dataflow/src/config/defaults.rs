@@ -155,6 +155,8 @@ impl Default for ClickhouseConfig {
             password: Secret::default(),
             ca_path: PathBuf::new(),
             request_timeout_ms: 30 * SECOND_MS,
+            batch_max_rows: 10_000,
+            ttl_days: 0,
         }
     }
 }
@@ -164,6 +166,7 @@ impl Default for RedisConfig {
         RedisConfig {
             url: SecretUrl::new("redis://localhost:6379/0"),
             ca_path: PathBuf::new(),
+            key_prefix: String::new(),
         }
     }
 }

@@ -273,6 +273,11 @@ pub struct ClickhouseConfig {
     pub ca_path: PathBuf,
     /// Timeout of one HTTP request.
     pub request_timeout_ms: u64,
+    /// A worker inserts as soon as this many rows are pending, without waiting for a flush.
+    pub batch_max_rows: u64,
+    /// TTL (days) that `tickflow migrate` adds to ticks, curve points and dead letters on
+    /// servers that support TTLs; 0 = none.
+    pub ttl_days: u32,
 }
 
 /// `[redis]`.
@@ -283,6 +288,8 @@ pub struct RedisConfig {
     pub url: SecretUrl,
     /// CA bundle (PEM) for `rediss://`; empty = system store.
     pub ca_path: PathBuf,
+    /// Prepended to every served key; empty = the SPEC §6 names.
+    pub key_prefix: String,
 }
 
 /// `[projection]`.

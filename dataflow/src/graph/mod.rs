@@ -5,6 +5,7 @@
 
 mod finalize;
 mod reference;
+mod retry;
 mod source;
 mod write;
 
@@ -12,5 +13,6 @@ pub use write::StatsHandles;
 
 pub use finalize::Finalize;
 pub use reference::live_reference;
+pub use retry::{backoff_ms, retries_total, with_retry, FlushPolicy};
 pub use source::{read_documents, SourceProgress};
 pub use write::{write_sinks, SinkInputs};

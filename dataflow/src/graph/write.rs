@@ -1,8 +1,9 @@
 //! `write_sinks`: hands every view update of this worker to its sinks and, once every input
 //! is complete, finishes the sinks and emits this worker's [`WorkerReport`].
 
+use super::retry::{with_retry, FlushPolicy};
 use crate::summary::WorkerReport;
-use connectors::sink::{Sink, Update};
+use connectors::sink::{Sink, SinkError, Update};
 use operators::dedupe::{DedupeStats, TickBatch};
 use operators::lateness::LatenessStats;
 use operators::model::{Bar, CurvePoint, DeadLetter, LatestPrice};
@@ -83,6 +84,7 @@ pub fn write_sinks<'scope>(
     mut sinks: Vec<Box<dyn Sink>>,
     worker: usize,
     stats: StatsHandles,
+    policy: FlushPolicy,
 ) -> Stream<'scope, u64, Vec<WorkerReport>> {
     let scope = inputs.bars.scope();
     let mut builder = OperatorBuilder::new("WriteSinks".to_owned(), scope);
@@ -99,11 +101,23 @@ pub fn write_sinks<'scope>(
         let mut cap = caps.into_iter().next();
         let mut errors: Vec<String> = Vec::new();
         let mut tally = Tally::default();
+        // Sinks are told when times complete and flushed at most every `flush_interval_ms`.
+        let mut completed: Option<u64> = None;
+        let mut last_flush = std::time::Instant::now();
+        let interval = std::time::Duration::from_millis(policy.flush_interval_ms);
         move |frontiers| {
             let mut write = |time: u64, u: Update<'_>| {
                 for s in sinks.iter_mut() {
-                    if let Err(e) = s.write(time, u) {
-                        errors.push(format!("{}: {e}", s.kind()));
+                    match s.write(time, u) {
+                        Ok(()) => {}
+                        // The update is buffered; the sink could not drain: wait until it can.
+                        Err(SinkError::Unavailable(_)) => {
+                            let max = policy.retry_max_backoff_ms;
+                            if let Err(e) = with_retry(s.as_mut(), "flush", max, |s| s.flush()) {
+                                errors.push(e);
+                            }
+                        }
+                        Err(e) => errors.push(format!("{}: {e}", s.kind())),
                     }
                 }
             };
@@ -161,11 +175,33 @@ pub fn write_sinks<'scope>(
                     batch.clear();
                 }
             });
+            let frontier = frontiers
+                .iter()
+                .filter_map(|f| f.frontier().iter().min().copied())
+                .min();
+            if let Some(f) = frontier {
+                if completed.is_none_or(|c| f > c) {
+                    completed = Some(f);
+                    for s in sinks.iter_mut() {
+                        s.complete_before(f);
+                    }
+                    if last_flush.elapsed() >= interval {
+                        last_flush = std::time::Instant::now();
+                        for s in sinks.iter_mut() {
+                            let max = policy.retry_max_backoff_ms;
+                            if let Err(e) = with_retry(s.as_mut(), "flush", max, |s| s.flush()) {
+                                errors.push(e);
+                            }
+                        }
+                    }
+                }
+            }
             if frontiers.iter().all(|f| f.frontier().is_empty()) {
                 if let Some(cap) = cap.take() {
                     for s in sinks.iter_mut() {
-                        if let Err(e) = s.finish() {
-                            errors.push(format!("{}: {e}", s.kind()));
+                        let max = policy.retry_max_backoff_ms;
+                        if let Err(e) = with_retry(s.as_mut(), "finish", max, |s| s.finish()) {
+                            errors.push(e);
                         }
                     }
                     errors.dedup();

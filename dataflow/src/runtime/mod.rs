@@ -5,16 +5,19 @@
 //! report; other processes return `None`.
 
 use crate::graph::{
-    live_reference, read_documents, write_sinks, Finalize, SinkInputs, SourceProgress, StatsHandles,
+    live_reference, read_documents, write_sinks, Finalize, FlushPolicy, SinkInputs, SourceProgress,
+    StatsHandles,
 };
 use crate::spec::{InputSpec, OutputSpec};
 use crate::summary::RunReport;
 use connectors::chain::Chain;
+use connectors::clickhouse::ClickhouseSink;
 use connectors::dir::{DirConfig, DirSink};
 use connectors::file::{plan_inputs, FileInput, FileReader, InputPlan};
 use connectors::generator::{generate, GenerateSpec, Mode};
 use connectors::kafka::KafkaSink;
 use connectors::null::NullSink;
+use connectors::redis::RedisSink;
 use connectors::reference::{CsvDirSource, PostgresSource, ReferenceSource};
 use connectors::sink::Sink;
 use connectors::source::SourceReader;
@@ -28,7 +31,9 @@ mod kafka;
 mod options;
 
 pub use kafka::kafka_settings;
-pub use options::{AggregationOptions, PostgresReference, ReferenceOptions, RunOptions};
+pub use options::{
+    AggregationOptions, PostgresReference, ReferenceOptions, RunOptions, SinkOptions,
+};
 
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -160,12 +165,34 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
     let provisional = opts.outputs.iter().any(|o| match o {
         OutputSpec::Dir(d) => d.changes,
         OutputSpec::Stdout | OutputSpec::Kafka => true,
-        OutputSpec::Null => false,
+        OutputSpec::Null | OutputSpec::Clickhouse | OutputSpec::Redis => false,
     });
     let wants_ticks = opts.outputs.iter().any(|o| match o {
         OutputSpec::Dir(d) => d.changes || d.views.contains(&connectors::dir::View::Ticks),
+        OutputSpec::Redis => false,
         _ => true,
     });
+    if opts.outputs.contains(&OutputSpec::Clickhouse) {
+        // The schema is created (idempotently) before any worker writes.
+        // A server that is down is waited for like a sink that is down; a refusal stops the run.
+        let mut attempt = 0;
+        loop {
+            match connectors::clickhouse::migrate(&opts.sinks.clickhouse) {
+                Ok(_) => break,
+                Err(e @ connectors::clickhouse::ClickhouseError::Unavailable(_)) => {
+                    let wait = crate::graph::backoff_ms(attempt, opts.sinks.retry_max_backoff_ms);
+                    tracing::warn!(error = %e, backoff_ms = wait, "clickhouse unavailable at start, retrying");
+                    std::thread::sleep(Duration::from_millis(wait));
+                    attempt += 1;
+                }
+                Err(e) => return Err(RunError::Start(format!("--output clickhouse: {e}"))),
+            }
+        }
+    }
+    let flush_policy = FlushPolicy {
+        flush_interval_ms: opts.sinks.flush_interval_ms,
+        retry_max_backoff_ms: opts.sinks.retry_max_backoff_ms,
+    };
     let reference_rows = opts.normalize.reference.clone().unwrap_or_default();
     let opts = Arc::new(opts);
     let started = Instant::now();
@@ -185,6 +212,16 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
                 OutputSpec::Stdout => sinks.push(Box::new(StdoutSink::new(feeds.clone()))),
                 OutputSpec::Null => sinks.push(Box::new(NullSink::default())),
                 OutputSpec::Kafka => match KafkaSink::new(&opts.kafka, feeds.clone()) {
+                    Ok(s) => sinks.push(Box::new(s)),
+                    Err(e) => setup_errors.push(e.to_string()),
+                },
+                OutputSpec::Clickhouse => {
+                    match ClickhouseSink::new(opts.sinks.clickhouse.clone(), feeds.clone()) {
+                        Ok(s) => sinks.push(Box::new(s)),
+                        Err(e) => setup_errors.push(e.to_string()),
+                    }
+                }
+                OutputSpec::Redis => match RedisSink::new(opts.sinks.redis.clone()) {
                     Ok(s) => sinks.push(Box::new(s)),
                     Err(e) => setup_errors.push(e.to_string()),
                 },
@@ -255,7 +292,7 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
                 curves: scope.concatenate([views.delivery, forward]),
                 dead: scope.concatenate([parsed.dead, judged.late]),
             };
-            write_sinks(inputs, sinks, index, stats).finalize(
+            write_sinks(inputs, sinks, index, stats, flush_policy).finalize(
                 dirs.clone(),
                 workers_total,
                 result.clone(),

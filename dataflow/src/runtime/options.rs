@@ -42,6 +42,33 @@ pub struct RunOptions {
     /// Kafka positions to resume from, (topic, partition) → next offset; partitions not listed
     /// start at the consumer group's committed offset.
     pub kafka_start: BTreeMap<(String, i32), u64>,
+    /// Server sinks and how sinks are flushed and retried.
+    pub sinks: SinkOptions,
+}
+
+/// Settings of the server sinks (`--output clickhouse`, `--output redis`) and of flushing.
+#[derive(Clone, Debug)]
+pub struct SinkOptions {
+    /// The ClickHouse sink's connection and batching.
+    pub clickhouse: connectors::clickhouse::ClickhouseConfig,
+    /// The Redis sink's connection, key prefix and TTL.
+    pub redis: connectors::redis::RedisConfig,
+    /// Sinks are flushed at least this often while data flows (`output.flush_interval_ms`).
+    pub flush_interval_ms: u64,
+    /// Cap of the exponential backoff between retries of an unavailable sink
+    /// (`output.retry_max_backoff_ms`).
+    pub retry_max_backoff_ms: u64,
+}
+
+impl Default for SinkOptions {
+    fn default() -> Self {
+        SinkOptions {
+            clickhouse: Default::default(),
+            redis: Default::default(),
+            flush_interval_ms: 1_000,
+            retry_max_backoff_ms: 30_000,
+        }
+    }
 }
 
 /// Where live reference changes come from (SPEC §5); the initial snapshot is
@@ -148,6 +175,7 @@ impl Default for RunOptions {
             follow: false,
             idle_timeout_ms: 60_000,
             kafka_start: BTreeMap::new(),
+            sinks: SinkOptions::default(),
         }
     }
 }

@@ -1,0 +1,314 @@
+//! The Redis projection sink: nets each worker's latest-price, bar and curve updates per
+//! record, then writes them in one pipeline of `EVALSHA` calls per flush (see `script.rs`:
+//! versions are compared, values set and changes published atomically inside Redis).
+//!
+//! Retractions: a latest price or bar retracted without a replacement at its (complete) time
+//! deletes the served key, guarded by a version just above the retracted value's (so a newer
+//! value already served is kept); a retracted curve point leaves the snapshot. Ticks and dead
+//! letters are not served from Redis.
+//!
+//! Prepared commands stay in an outbox until Redis acknowledged the pipeline. A broken
+//! connection (Redis restarted) → [`SinkError::Unavailable`]; the next flush reconnects,
+//! reloads the scripts and re-sends the outbox (the guards make the repeat harmless). A
+//! `NOSCRIPT` answer reloads the scripts and re-sends once. Anything else Redis refuses
+//! (wrong type at a key, script error) → [`SinkError::Fatal`].
+
+use super::config::RedisConfig;
+use super::keys;
+use super::script::{self, guard_key, point_versions_key, points_key};
+use crate::netting::{Net, Netting};
+use crate::sink::{Sink, SinkError, Update};
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+/// Commands per pipeline round trip.
+const PIPELINE_MAX: usize = 1_000;
+
+/// A served value (latest price or bar) with its live and deletion versions.
+#[derive(Debug, PartialEq, Eq)]
+struct Value {
+    key: String,
+    live: String,
+    dead: String,
+    json: String,
+}
+
+/// A curve point operation.
+#[derive(Debug, PartialEq, Eq)]
+struct Point {
+    curve_key: String,
+    head: String,
+    field: String,
+    version: Option<String>,
+    json: String,
+}
+
+/// One worker's Redis sink.
+pub struct RedisSink {
+    client: redis::Client,
+    con: Option<redis::Connection>,
+    cfg: RedisConfig,
+    value_sha: String,
+    curve_sha: String,
+    values: Netting<Value>,
+    points: Netting<Point>,
+    outbox: Vec<redis::Cmd>,
+    complete_before: Option<u64>,
+    counts: [u64; 3],
+}
+
+fn unavailable(e: &redis::RedisError) -> bool {
+    e.is_io_error()
+        || e.is_connection_refusal()
+        || e.is_connection_dropped()
+        || e.is_timeout()
+        || matches!(
+            e.kind(),
+            redis::ErrorKind::BusyLoadingError | redis::ErrorKind::TryAgain
+        )
+}
+
+/// A Redis error as a sink error; the message names the failure, never the URL.
+fn sink_error(e: redis::RedisError) -> SinkError {
+    let msg = format!("redis: {:?}: {}", e.kind(), e.detail().unwrap_or(""));
+    if unavailable(&e) {
+        SinkError::Unavailable(msg)
+    } else {
+        SinkError::Fatal(msg)
+    }
+}
+
+#[derive(Clone, Copy)]
+enum Drain {
+    Live,
+    Complete,
+    All,
+}
+
+impl RedisSink {
+    /// A sink for `cfg`; connects lazily, on the first write to the server.
+    pub fn new(cfg: RedisConfig) -> Result<RedisSink, SinkError> {
+        let client = match &cfg.ca_path {
+            Some(ca) => {
+                let pem = std::fs::read(ca).map_err(|e| {
+                    SinkError::Fatal(format!("redis ca_path {}: {e}", ca.display()))
+                })?;
+                redis::Client::build_with_tls(
+                    cfg.url.as_str(),
+                    redis::TlsCertificates {
+                        client_tls: None,
+                        root_cert: Some(pem),
+                    },
+                )
+            }
+            None => redis::Client::open(cfg.url.as_str()),
+        }
+        .map_err(|e| SinkError::Fatal(format!("redis url: {:?}", e.kind())))?;
+        Ok(RedisSink {
+            client,
+            con: None,
+            cfg,
+            value_sha: script::sha(script::VALUE),
+            curve_sha: script::sha(script::CURVE),
+            values: Netting::default(),
+            points: Netting::default(),
+            outbox: Vec::new(),
+            complete_before: None,
+            counts: [0; 3],
+        })
+    }
+
+    fn connection(&mut self) -> Result<&mut redis::Connection, SinkError> {
+        if self.con.is_none() {
+            let timeout = Duration::from_millis(self.cfg.timeout_ms.max(1));
+            let mut con = self
+                .client
+                .get_connection_with_timeout(timeout)
+                .map_err(sink_error)?;
+            con.set_read_timeout(Some(timeout)).map_err(sink_error)?;
+            con.set_write_timeout(Some(timeout)).map_err(sink_error)?;
+            script::load(&mut con).map_err(sink_error)?;
+            self.con = Some(con);
+        }
+        self.con
+            .as_mut()
+            .ok_or_else(|| SinkError::Unavailable("redis: not connected".into()))
+    }
+
+    fn value_cmd(&self, v: &Value, deleted: bool) -> redis::Cmd {
+        let mut c = redis::cmd("EVALSHA");
+        c.arg(&self.value_sha)
+            .arg(2)
+            .arg(&v.key)
+            .arg(guard_key(&v.key))
+            .arg(if deleted { &v.dead } else { &v.live })
+            .arg(if deleted { "del" } else { "set" })
+            .arg(if deleted { "" } else { v.json.as_str() })
+            .arg(self.cfg.ttl_seconds)
+            .arg(keys::CHANNEL);
+        c
+    }
+
+    fn pending(&self) -> usize {
+        self.values.len() + self.points.len() + self.outbox.len()
+    }
+
+    fn prepare(&mut self, how: Drain) {
+        let bound = match how {
+            Drain::Live => Some(0),
+            Drain::Complete => Some(self.complete_before.unwrap_or(0)),
+            Drain::All => None,
+        };
+        for (_, net) in self.values.drain(bound) {
+            let cmd = match &net {
+                Net::Live(v) => self.value_cmd(v, false),
+                Net::Retracted(v) => self.value_cmd(v, true),
+            };
+            self.outbox.push(cmd);
+        }
+        let mut curves: BTreeMap<String, (String, Vec<(Point, bool)>)> = BTreeMap::new();
+        for (_, net) in self.points.drain(bound) {
+            let (p, live) = match net {
+                Net::Live(p) => (p, true),
+                Net::Retracted(p) => (p, false),
+            };
+            curves
+                .entry(p.curve_key.clone())
+                .or_insert_with(|| (p.head.clone(), Vec::new()))
+                .1
+                .push((p, live));
+        }
+        for (key, (head, ops)) in curves {
+            let mut c = redis::cmd("EVALSHA");
+            c.arg(&self.curve_sha)
+                .arg(3)
+                .arg(&key)
+                .arg(points_key(&key))
+                .arg(point_versions_key(&key))
+                .arg(self.cfg.ttl_seconds)
+                .arg(keys::CHANNEL)
+                .arg(head);
+            for (p, live) in ops {
+                c.arg(&p.field);
+                if live {
+                    c.arg("set")
+                        .arg(p.version.as_deref().unwrap_or(""))
+                        .arg(&p.json);
+                } else {
+                    c.arg("del").arg("").arg("");
+                }
+            }
+            self.outbox.push(c);
+        }
+    }
+
+    /// Sends the outbox, reconnecting when needed; keeps it on failure.
+    fn send(&mut self) -> Result<(), SinkError> {
+        while !self.outbox.is_empty() {
+            let n = self.outbox.len().min(PIPELINE_MAX);
+            let mut pipe = redis::pipe();
+            for c in &self.outbox[..n] {
+                pipe.add_command(c.clone());
+            }
+            let con = self.connection()?;
+            let result: redis::RedisResult<Vec<i64>> = match pipe.query(con) {
+                Err(e) if e.kind() == redis::ErrorKind::NoScriptError => {
+                    script::load(con).and_then(|_| pipe.query(con))
+                }
+                other => other,
+            };
+            match result {
+                Ok(_) => {
+                    self.outbox.drain(..n);
+                }
+                Err(e) => {
+                    if unavailable(&e) {
+                        self.con = None;
+                    }
+                    return Err(sink_error(e));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn ship(&mut self, how: Drain) -> Result<(), SinkError> {
+        self.prepare(how);
+        self.send()
+    }
+}
+
+impl Sink for RedisSink {
+    fn kind(&self) -> &'static str {
+        "redis"
+    }
+
+    fn write(&mut self, time: u64, update: Update<'_>) -> Result<(), SinkError> {
+        let prefix = self.cfg.key_prefix.as_str();
+        match update {
+            Update::Latest(l, diff) => {
+                self.counts[0] += 1;
+                let key = keys::latest_key(prefix, l);
+                let v = Value {
+                    key: key.clone(),
+                    live: keys::latest_version(l, false),
+                    dead: keys::latest_version(l, true),
+                    json: keys::latest_json(l),
+                };
+                self.values.apply(key, v, diff, time);
+            }
+            Update::Bar(b, diff) => {
+                self.counts[1] += 1;
+                let key = keys::bar_key(prefix, b);
+                let v = Value {
+                    key: key.clone(),
+                    live: keys::bar_version(b, false),
+                    dead: keys::bar_version(b, true),
+                    json: keys::bar_json(b),
+                };
+                // Net per bar (window), not per served key: the script keeps the newest window.
+                self.values
+                    .apply(format!("{key}\u{1f}{}", b.window_start_ms), v, diff, time);
+            }
+            Update::Curve(p, diff) => {
+                self.counts[2] += 1;
+                let curve_key = keys::curve_key(prefix, &p.tenant_id, &p.curve_id);
+                let field = keys::point_field(p);
+                let point = Point {
+                    head: keys::snapshot_head(&p.tenant_id, &p.curve_id),
+                    version: keys::point_version(p),
+                    json: keys::point_json(p),
+                    field: field.clone(),
+                    curve_key: curve_key.clone(),
+                };
+                self.points
+                    .apply(format!("{curve_key}\u{1f}{field}"), point, diff, time);
+            }
+            Update::Tick(..) | Update::DeadLetter(_) => return Ok(()),
+        }
+        if self.pending() >= self.cfg.batch_max_keys.max(1) {
+            self.ship(Drain::Live)?;
+        }
+        Ok(())
+    }
+
+    fn complete_before(&mut self, frontier: u64) {
+        self.complete_before = Some(frontier);
+    }
+
+    fn flush(&mut self) -> Result<(), SinkError> {
+        self.ship(Drain::Complete)
+    }
+
+    fn finish(&mut self) -> Result<(), SinkError> {
+        self.ship(Drain::All)
+    }
+
+    fn counts(&self) -> Vec<(&'static str, u64)> {
+        vec![
+            ("latest", self.counts[0]),
+            ("bars", self.counts[1]),
+            ("curves", self.counts[2]),
+        ]
+    }
+}
