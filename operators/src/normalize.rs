@@ -173,6 +173,7 @@ impl<'scope> Normalize<'scope> for Stream<'scope, u64, Vec<RawDocument>> {
                             stats.bytes += raw.bytes.len() as u64;
                             stats.rows += out.rows;
                             let mut summary = BatchSummary::new(raw.feed, raw.batch, raw.last);
+                            summary.idle = raw.idle;
                             let mut per_market = [0u64; 8];
                             for t in &out.ticks {
                                 if let Some(n) = per_market.get_mut(t.market as usize) {

@@ -56,6 +56,7 @@ fn document(batch: u64, rows: &[(&str, f64)]) -> RawDocument {
         format: Some(Format::SimpleCsv),
         ingested_at_ms: 0,
         last: false,
+        idle: false,
     }
 }
 

@@ -122,6 +122,7 @@ impl FileReader {
             format: fp.format,
             ingested_at_ms: Self::now_ms(),
             last: true,
+            idle: false,
         }
     }
 
@@ -139,6 +140,7 @@ impl FileReader {
             format: None,
             ingested_at_ms: Self::now_ms(),
             last: true,
+            idle: false,
         }
     }
 
@@ -211,6 +213,7 @@ impl FileReader {
                 format: fp.and_then(|f| f.format),
                 ingested_at_ms: Self::now_ms(),
                 last: true,
+                idle: false,
             });
         }
         // Batch `k` starts at the first record boundary at or after `k·S` (possibly empty when
@@ -269,6 +272,7 @@ impl FileReader {
             format: fp.and_then(|f| f.format),
             ingested_at_ms: Self::now_ms(),
             last,
+            idle: false,
         })
     }
 }

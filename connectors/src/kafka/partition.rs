@@ -13,10 +13,10 @@
 //! transaction markers). Follow mode (no stop) hands out what has arrived.
 //!
 //! Idle handling (follow mode): a partition that had data and then nothing for `idle_timeout`
-//! sends one empty `last` document. The lateness stage then stops counting the feed in the global
-//! watermark, so an idle partition does not hold the others back. The stage treats `last` as the
-//! end of the feed: messages arriving later are still read and judged, against the windows that
-//! are not yet final (their own feed watermark is no longer tracked). See docs/design.md.
+//! sends one empty `idle` document. The lateness stage then leaves the feed out of the global
+//! watermark until its next batch, so an idle partition does not hold the others back; its own
+//! watermark is kept, and windows the others closed meanwhile stay closed for it. See
+//! docs/design.md.
 
 use operators::model::{FeedId, RawDocument};
 use operators::parse::Format;
@@ -164,7 +164,7 @@ impl PartitionCursor {
         docs
     }
 
-    /// Follow mode: the idle marker (an empty `last` document) once the partition had data and
+    /// Follow mode: the idle marker (an empty `idle` document) once the partition had data and
     /// then nothing for `idle_timeout_ms`; sent once per quiet spell.
     pub fn idle_marker(
         &mut self,
@@ -177,7 +177,9 @@ impl PartitionCursor {
             return None;
         }
         self.idle = true;
-        Some(self.doc(batch, None, now_ms, true))
+        let mut doc = self.doc(batch, None, now_ms, false);
+        doc.idle = true;
+        Some(doc)
     }
 
     fn doc(&self, batch: u64, m: Option<Message>, now_ms: i64, last: bool) -> RawDocument {
@@ -196,6 +198,7 @@ impl PartitionCursor {
             format,
             ingested_at_ms: now_ms,
             last,
+            idle: false,
         }
     }
 }
@@ -261,7 +264,9 @@ mod tests {
         c.push(msg(0, "a", None), 1_000);
         assert_eq!(c.take_batch(0, 10, 1_000).len(), 1);
         assert!(c.idle_marker(1, 100, 1_050).is_none());
-        assert!(c.idle_marker(1, 100, 1_100).is_some_and(|d| d.last));
+        assert!(c
+            .idle_marker(1, 100, 1_100)
+            .is_some_and(|d| d.idle && !d.last));
         assert!(c.idle_marker(2, 100, 5_000).is_none());
         c.push(msg(1, "b", None), 6_000);
         assert!(!c.take_batch(2, 10, 6_000)[0].last);

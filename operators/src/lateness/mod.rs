@@ -7,8 +7,11 @@
 //! bytes, whichever worker read which batch.
 //!
 //! The **global watermark** `G` ([`LatenessCore::global_ms`]) is the minimum over live feed keys
-//! (keys of feeds whose last batch has not been folded); it only decides when windows are final
-//! and state is released. Once every planned feed has ended, `G = +∞`. A key that appears in a
+//! (keys of feeds whose last batch has not been folded and that are not idle); it only decides
+//! when windows are final and state is released. Once every planned feed has ended, `G = +∞`.
+//! An *idle* feed (a followed Kafka partition that went quiet and sent an idle marker) keeps its
+//! own watermark but leaves the minimum until its next batch; `G` never goes back, so a feed
+//! that wakes up with old data finds the windows `G` closed meanwhile closed. A key that appears in a
 //! feed only after `G` has passed a window's close cannot reopen it: such windows are closed for
 //! its ticks too (`closed_ms`), so the accepted set and the bar state never disagree.
 //!
@@ -69,6 +72,8 @@ pub struct LatenessCore {
     ended: rustc_hash::FxHashSet<FeedId>,
     /// Feeds with at least one batch folded.
     seen: rustc_hash::FxHashSet<FeedId>,
+    /// Feeds whose latest summary was an idle marker: not part of `G`'s minimum.
+    idle: rustc_hash::FxHashSet<FeedId>,
     global_ms: EpochMs,
     /// Per market: windows ending at or before this are final (from `G` and the market's
     /// closing lateness).
@@ -90,6 +95,7 @@ impl LatenessCore {
             keys: FxHashMap::default(),
             ended: Default::default(),
             seen: Default::default(),
+            idle: Default::default(),
             global_ms: EpochMs::MIN,
             closed: [EpochMs::MIN; 8],
             assigner: WindowAssigner::new(),
@@ -156,6 +162,11 @@ impl LatenessCore {
         if self.ended.contains(&s.feed) {
             return;
         }
+        if s.idle {
+            self.idle.insert(s.feed);
+            return;
+        }
+        self.idle.remove(&s.feed);
         if s.last {
             // No batch of the feed is judged after its last one: its keys go (a whole document
             // is its feed's only batch and never had any).
@@ -183,6 +194,7 @@ impl LatenessCore {
         } else {
             self.keys
                 .iter()
+                .filter(|((f, _, _), _)| !self.idle.contains(f))
                 .map(|((f, m, _), max)| max.saturating_sub(self.policy.delay_ms(*f, *m)))
                 .min()
                 .unwrap_or(self.global_ms)

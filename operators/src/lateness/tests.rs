@@ -116,3 +116,36 @@ fn per_market_and_per_feed_settings() {
     assert_eq!(p.lateness_ms(0, Market::Pjm), 200);
     assert_eq!(p.closing_lateness_ms(Market::Ercot), 5_000);
 }
+
+/// An idle feed leaves the global minimum (the busy feed alone moves `G`), keeps its own
+/// watermark, and rejoins with its next batch; `G` never goes back, so the windows it closed
+/// meanwhile stay closed for the woken feed's old ticks.
+#[test]
+fn idle_feeds_leave_the_global_watermark_until_their_next_batch() {
+    let rt: Sym = Arc::from("RT");
+    let m = Market::Other;
+    let mut c = LatenessCore::new(
+        Arc::new(LatenessPolicy::new(&[BarInterval::M1], 0, 2 * MIN)),
+        None,
+    );
+    c.fold(&summary(0, 0, false, &[(m, &rt, 10 * MIN)]));
+    c.fold(&summary(1, 0, false, &[(m, &rt, 10 * MIN)]));
+    assert_eq!(c.advance(), Some(10 * MIN));
+    // Feed 1 goes quiet; feed 0 moves on alone.
+    let mut idle = BatchSummary::new(1, 1, false);
+    idle.idle = true;
+    c.fold(&idle);
+    c.fold(&summary(0, 1, false, &[(m, &rt, 30 * MIN)]));
+    assert_eq!(c.advance(), Some(30 * MIN));
+    // Feed 1 wakes up with data from minute 11: its own watermark is still 10 min, but the
+    // windows G closed (ending at or before 28 min) are closed for it.
+    let mut old = tick(1, m, &rt, 11 * MIN);
+    assert!(matches!(c.judge(&mut old), Verdict::Late { .. }));
+    let mut fresh = tick(1, m, &rt, 29 * MIN);
+    assert!(matches!(c.judge(&mut fresh), Verdict::Accept { .. }));
+    c.fold(&summary(1, 2, false, &[(m, &rt, 29 * MIN)]));
+    // It rejoins the minimum: G waits for it (no advance past its 29 min).
+    c.fold(&summary(0, 2, false, &[(m, &rt, 40 * MIN)]));
+    assert_eq!(c.advance(), None);
+    assert_eq!(c.global_ms(), 30 * MIN);
+}

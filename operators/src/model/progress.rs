@@ -16,6 +16,9 @@ pub struct BatchSummary {
     pub batch: u64,
     /// True for the feed's last batch.
     pub last: bool,
+    /// True for an idle marker: the feed stops holding the global watermark back until its next
+    /// batch (see [`crate::model::RawDocument::idle`]).
+    pub idle: bool,
     /// Greatest event time per (market, market_run), sorted.
     pub max_event_ms: Vec<(Market, Sym, EpochMs)>,
 }
@@ -27,6 +30,7 @@ impl BatchSummary {
             feed,
             batch,
             last,
+            idle: false,
             max_event_ms: Vec::new(),
         }
     }

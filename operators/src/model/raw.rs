@@ -29,4 +29,8 @@ pub struct RawDocument {
     /// True for the last batch of a bounded feed (a whole document is its feed's only batch):
     /// the feed stops holding the global watermark back once this batch is done (SPEC §4).
     pub last: bool,
+    /// An empty marker of a followed feed that has had nothing to say for a while (a quiet Kafka
+    /// partition): the feed stops holding the global watermark back until its next batch,
+    /// without ending (SPEC §4 idle partitions).
+    pub idle: bool,
 }
