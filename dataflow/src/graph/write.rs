@@ -79,12 +79,15 @@ impl Tally {
 }
 
 /// Writes every update to the sinks; returns one report per worker when they are finished.
+/// `durable` is set once every sink's `finish()` succeeded (all output flushed, no error): only
+/// then may the worker's source positions be committed.
 pub fn write_sinks<'scope>(
     inputs: SinkInputs<'scope>,
     mut sinks: Vec<Box<dyn Sink>>,
     worker: usize,
     stats: StatsHandles,
     policy: FlushPolicy,
+    durable: std::rc::Rc<std::cell::Cell<bool>>,
 ) -> Stream<'scope, u64, Vec<WorkerReport>> {
     let scope = inputs.bars.scope();
     let mut builder = OperatorBuilder::new("WriteSinks".to_owned(), scope);
@@ -205,6 +208,7 @@ pub fn write_sinks<'scope>(
                         }
                     }
                     errors.dedup();
+                    durable.set(errors.is_empty());
                     let report = report(worker, &stats, &tally, std::mem::take(&mut errors));
                     out.activate().session(&cap).give(report);
                 }
