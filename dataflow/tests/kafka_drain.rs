@@ -258,3 +258,40 @@ fn a_bounded_run_commits_at_the_end_and_the_next_reads_nothing_new() {
         vec![Some(12); PARTITIONS as usize]
     );
 }
+
+#[test]
+fn a_drain_that_cannot_finish_in_time_exits_non_zero_and_commits_nothing() {
+    let broker = MockBroker::start(1).expect("mock cluster");
+    broker.create_topic(TOPIC, PARTITIONS).unwrap();
+    let bootstrap = broker.bootstrap_servers().to_string();
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .create()
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    produce(&producer, 0, 12);
+    // Nothing listens on port 9: the Redis sink retries for ever, so the drain cannot finish.
+    let mut child = tickflow(tmp.path(), &bootstrap, "t", &["--input", "kafka:prices.v1"])
+        .args(["--output", "redis", "--follow"])
+        .env("DATA_PROC_REDIS_URL", "redis://127.0.0.1:9/0")
+        .env("DATA_PROC_PIPELINE_SHUTDOWN_TIMEOUT_MS", "1500")
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn tickflow");
+    std::thread::sleep(Duration::from_secs(3));
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let signalled = Instant::now();
+    let status = wait_exit(&mut child, Duration::from_secs(10));
+    let waited = signalled.elapsed();
+    let out = child.wait_with_output().expect("output");
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(status.code(), Some(3), "{err}");
+    assert!(waited >= Duration::from_millis(1500), "{waited:?}");
+    assert!(
+        err.contains("shutdown did not finish within pipeline.shutdown_timeout_ms = 1500 ms"),
+        "{err}"
+    );
+    assert_eq!(committed(&bootstrap, "t"), vec![None; PARTITIONS as usize]);
+}
