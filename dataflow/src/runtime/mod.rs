@@ -6,10 +6,10 @@
 //!
 //! **Stopping and commits.** A stop request ([`shutdown`], SIGTERM/SIGINT) makes the sources
 //! release their capabilities, so the dataflow drains as if the inputs had ended, except that
-//! windows still open are not closed (they are not final). When the dataflow is done and every
-//! sink of every worker of this process finished without error, the Kafka positions each worker
-//! found safe (`graph::CommitTracker`) are committed to the consumer group; a run whose sinks
-//! failed commits nothing.
+//! windows still open are not closed (they are not final). The positions each worker found safe
+//! (`graph::CommitTracker`) travel in its report to worker 0 of process 0, which commits them to
+//! the consumer group once the dataflow is done, if no sink of any worker (nor the `dir:` merge)
+//! reported an error; a run whose sinks failed commits nothing.
 
 use crate::graph::{
     live_reference, read_documents, track_accepted, track_marks, write_sinks, CommitTracker,
@@ -43,9 +43,9 @@ pub use options::{
     AggregationOptions, PostgresReference, ReferenceOptions, RunOptions, SinkOptions,
 };
 
-use std::cell::{Cell, RefCell};
+use std::cell::RefCell;
 use std::rc::Rc;
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 use timely::dataflow::operators::Concatenate;
 
@@ -211,12 +211,8 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
             .flat_map(|kp| kp.partitions.iter().map(|p| p.feed))
             .collect(),
     );
-    // Safe positions of this process's workers, and whether every worker's sinks are durable.
-    let safe_positions = Arc::new(Mutex::new(Vec::new()));
-    let all_durable = Arc::new(std::sync::atomic::AtomicBool::new(true));
     let commit_plan = kafka_plan.clone();
     let kafka_settings = opts.kafka.clone();
-    let (positions_out, durable_out) = (safe_positions.clone(), all_durable.clone());
     let opts = Arc::new(opts);
     let started = Instant::now();
     let guards = timely::execute(config, move |worker| {
@@ -263,7 +259,6 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
             (*kafka_feeds).clone(),
             policy.clone(),
         )));
-        let durable = Rc::new(Cell::new(false));
         // Global worker 0 polls the live source, starting from the snapshot every worker holds.
         let live: Option<Box<dyn ReferenceSource>> =
             match (&opts.reference.dir, &opts.reference.postgres, index) {
@@ -326,7 +321,7 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
                 curves: scope.concatenate([views.delivery, forward]),
                 dead: scope.concatenate([parsed.dead, judged.late]),
             };
-            write_sinks(inputs, sinks, index, stats, flush_policy, durable.clone()).finalize(
+            write_sinks(inputs, sinks, index, stats, flush_policy, tracker.clone()).finalize(
                 dirs.clone(),
                 workers_total,
                 result.clone(),
@@ -334,16 +329,6 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
         });
         while worker.has_dataflows() {
             worker.step_or_park(None);
-        }
-        if durable.get() {
-            let mut t = tracker.borrow_mut();
-            let safe = t.safe_positions();
-            tracing::debug!(worker = index, positions = ?safe, needed_records = t.needed_records(), "safe positions");
-            if let Ok(mut all) = positions_out.lock() {
-                all.extend(safe);
-            }
-        } else {
-            durable_out.store(false, std::sync::atomic::Ordering::SeqCst);
         }
         let mut report = result.borrow_mut().take();
         if let Some(r) = report.as_mut() {
@@ -368,9 +353,14 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
             Err(e) => return Err(RunError::Worker(e)),
         }
     }
-    if let Some(kp) = commit_plan {
-        let positions = safe_positions.lock().map(|p| p.clone()).unwrap_or_default();
-        if !all_durable.load(std::sync::atomic::Ordering::SeqCst) {
+    if let (Some(kp), Some(rep)) = (commit_plan, report.as_ref()) {
+        let positions: Vec<connectors::source::Position> = rep
+            .total
+            .positions
+            .iter()
+            .map(|&(feed, next)| connectors::source::Position { feed, next })
+            .collect();
+        if !rep.total.sink_errors.is_empty() {
             tracing::warn!("a sink did not finish: kafka positions not committed");
         } else {
             let n = connectors::kafka::commit_positions(&kafka_settings, &kp, &positions)
