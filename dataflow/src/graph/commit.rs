@@ -17,7 +17,7 @@
 
 use connectors::source::Position;
 use operators::lateness::LatenessPolicy;
-use operators::model::{EpochMs, FeedId, RawDocument, Tick};
+use operators::model::{EpochMs, FeedId, Market, RawDocument, Tick};
 use operators::window::WindowAssigner;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, BTreeSet};
@@ -94,14 +94,24 @@ impl CommitTracker {
 
     /// An accepted tick: its record is needed until `G` closes its largest window.
     pub fn accepted(&mut self, tick: &Tick) {
-        let feed = tick.source.feed;
+        self.needs(
+            tick.source.feed,
+            tick.source.offset,
+            tick.market,
+            tick.interval_start_ms,
+        );
+    }
+
+    /// The record at `offset` of `feed` holds an accepted tick of `market` starting at
+    /// `interval_start_ms`.
+    pub fn needs(&mut self, feed: FeedId, offset: u64, market: Market, interval_start_ms: EpochMs) {
         if !self.feeds.contains(&feed) {
             return;
         }
-        let lateness = self.policy.closing_lateness_ms(tick.market).max(0);
+        let lateness = self.policy.closing_lateness_ms(market).max(0);
         let release = self
             .windows
-            .last_window_end(self.policy.intervals(), tick.market, tick.interval_start_ms)
+            .last_window_end(self.policy.intervals(), market, interval_start_ms)
             .map_or(EpochMs::MAX, |end| end.saturating_add(lateness));
         if self.released(release) {
             return;
@@ -110,7 +120,7 @@ impl CommitTracker {
             .needed
             .entry(feed)
             .or_default()
-            .entry(tick.source.offset)
+            .entry(offset)
             .or_insert(release);
         *slot = (*slot).max(release);
     }
@@ -148,6 +158,10 @@ impl CommitTracker {
         self.needed.values().map(BTreeMap::len).sum()
     }
 }
+
+#[cfg(test)]
+#[path = "tests/commit.rs"]
+mod tests;
 
 /// Taps the accepted ticks (and their frontier) into `tracker`.
 pub fn track_accepted<'scope>(
