@@ -132,6 +132,8 @@ fn kafka_run(
     run_with(&[], out, workers, changes, |o: &mut RunOptions| {
         o.batch_max_bytes = BATCH_BYTES;
         o.kafka = settings(bootstrap);
+        // A finished run commits its positions: every run reads as its own consumer group.
+        o.kafka.consumer_group = format!("tickflow-test-{}", out.display());
         o.inputs
             .push(parse_input(&format!("kafka:{}", topics.join(","))).unwrap());
         if kafka_out {

@@ -443,6 +443,9 @@ fn run_command(args: RunArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    // SIGTERM/SIGINT drain the run (sources stop, sinks finish, positions are committed).
+    crate::runtime::shutdown::install();
+    crate::runtime::shutdown::watchdog(config.pipeline.shutdown_timeout_ms);
     match run(opts) {
         Ok(Some(report)) => {
             print!("{}", report.render());

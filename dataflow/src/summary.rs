@@ -43,6 +43,9 @@ pub struct WorkerReport {
     pub latest_sample: Vec<String>,
     /// Sink errors.
     pub sink_errors: Vec<String>,
+    /// Kafka positions safe to commit once every sink of every worker is durable: (feed, next
+    /// offset), see `graph::CommitTracker`.
+    pub positions: Vec<(operators::model::FeedId, u64)>,
 }
 
 /// The whole run, on worker 0 of process 0.
@@ -88,6 +91,7 @@ impl RunReport {
         t.stale += r.stale;
         t.corrections += r.corrections;
         t.sink_errors.extend(r.sink_errors.iter().cloned());
+        t.positions.extend(r.positions.iter().copied());
     }
 
     /// Total dead letters.

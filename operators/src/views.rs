@@ -46,6 +46,10 @@ pub struct ViewsConfig {
     pub provisional: bool,
     /// Latest-price history kept per instrument.
     pub latest_history: usize,
+    /// Asked when the input ends: true for a drained (stopped) run, whose open windows are not
+    /// final and stay unwritten (a restart re-derives them, SPEC §11); otherwise every window
+    /// still open is closed.
+    pub stopped: fn() -> bool,
 }
 
 /// Counters of the views stage.
@@ -91,6 +95,7 @@ impl<'scope> Views<'scope> for Stream<'scope, u64, Vec<TickBatch>> {
             // Held until the end of input, for the last closing; kept at the input frontier.
             let mut held: Option<Vec<Capability<u64>>> = Some(caps);
             let policy = config.policy.clone();
+            let stopped = config.stopped;
             let mut bars_book =
                 BarBook::new(policy.intervals()).with_provisional(config.provisional);
             let mut latest_book = LatestBook::new(config.latest_history);
@@ -177,7 +182,9 @@ impl<'scope> Views<'scope> for Stream<'scope, u64, Vec<TickBatch>> {
                     }
                     None => {
                         if let Some(caps) = held.take() {
-                            bars_book.close_all(&mut bar_buf);
+                            if !stopped() {
+                                bars_book.close_all(&mut bar_buf);
+                            }
                             count_final(&stats, &bar_buf);
                             if let (false, Some(cap)) = (bar_buf.is_empty(), caps.first()) {
                                 bars_out.session(cap).give_container(&mut bar_buf);

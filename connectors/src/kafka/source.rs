@@ -63,7 +63,7 @@ pub struct PartitionLag {
 /// Why committing failed.
 #[derive(Debug, thiserror::Error)]
 #[error("kafka commit: {0}")]
-pub struct CommitError(String);
+pub struct CommitError(pub(crate) String);
 
 /// Keeps the partitions' high watermarks from the client's statistics (no extra requests).
 #[derive(Default)]

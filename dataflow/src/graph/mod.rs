@@ -3,6 +3,7 @@
 //! gathers every worker's report on worker 0, which then finalizes `dir:` outputs. Live
 //! reference changes are polled on worker 0 and broadcast to normalize and the forward curves.
 
+mod commit;
 mod finalize;
 mod reference;
 mod retry;
@@ -11,6 +12,7 @@ mod write;
 
 pub use write::StatsHandles;
 
+pub use commit::{track_accepted, track_marks, CommitTracker, SharedTracker};
 pub use finalize::Finalize;
 pub use reference::live_reference;
 pub use retry::{backoff_ms, retries_total, with_retry, FlushPolicy};

@@ -8,6 +8,11 @@
 //! The time reached is published in a [`SourceProgress`] shared with operators of the same
 //! worker (the live reference source keeps its capability at or below it), whose activators are
 //! woken whenever it advances or the reader is done.
+//!
+//! **Stopping.** When `stop()` turns true (SIGTERM, see `runtime::shutdown`) the source stops
+//! handing out documents and releases its capability as if its share had ended, so the dataflow
+//! drains; the documents already handed out are processed to the end. Every document handed
+//! out is reported to the worker's [`super::CommitTracker`].
 
 use connectors::source::{Poll, SourceReader};
 use operators::model::RawDocument;
@@ -63,12 +68,20 @@ pub fn read_documents<'scope>(
     scope: Scope<'scope, u64>,
     mut reader: Box<dyn SourceReader>,
     progress: SourceProgress,
+    tracker: super::SharedTracker,
+    stop: fn() -> bool,
 ) -> Stream<'scope, u64, Vec<RawDocument>> {
     source(scope, "ReadDocuments", move |capability, info| {
         let activator = scope.activator_for(info.address);
         let mut cap = Some(capability);
         move |output| {
             let Some(c) = cap.as_mut() else { return };
+            if stop() {
+                tracing::info!("stop requested: source released");
+                cap = None;
+                progress.finish();
+                return;
+            }
             for _ in 0..DOCS_PER_ACTIVATION {
                 match reader.poll() {
                     Poll::Ready(doc) => {
@@ -76,6 +89,7 @@ pub fn read_documents<'scope>(
                             c.downgrade(&doc.batch);
                             progress.advance(doc.batch);
                         }
+                        tracker.borrow_mut().handed(*c.time(), &doc);
                         output.session(&*c).give(doc);
                     }
                     Poll::Pending => {

@@ -79,12 +79,15 @@ impl Tally {
 }
 
 /// Writes every update to the sinks; returns one report per worker when they are finished.
+/// The report carries the positions `tracker` finds safe once the inputs are complete; they may
+/// be committed only if no worker reports a sink error.
 pub fn write_sinks<'scope>(
     inputs: SinkInputs<'scope>,
     mut sinks: Vec<Box<dyn Sink>>,
     worker: usize,
     stats: StatsHandles,
     policy: FlushPolicy,
+    tracker: super::SharedTracker,
 ) -> Stream<'scope, u64, Vec<WorkerReport>> {
     let scope = inputs.bars.scope();
     let mut builder = OperatorBuilder::new("WriteSinks".to_owned(), scope);
@@ -205,7 +208,14 @@ pub fn write_sinks<'scope>(
                         }
                     }
                     errors.dedup();
-                    let report = report(worker, &stats, &tally, std::mem::take(&mut errors));
+                    let mut report = report(worker, &stats, &tally, std::mem::take(&mut errors));
+                    let mut t = tracker.borrow_mut();
+                    report.positions = t
+                        .safe_positions()
+                        .into_iter()
+                        .map(|p| (p.feed, p.next))
+                        .collect();
+                    tracing::debug!(worker, positions = ?report.positions, needed_records = t.needed_records(), "safe positions");
                     out.activate().session(&cap).give(report);
                 }
             }
@@ -253,5 +263,6 @@ fn report(worker: usize, stats: &StatsHandles, tally: &Tally, errors: Vec<String
         delivery_points: tally.delivery_points.max(0) as u64,
         latest_sample: tally.latest_sample.values().cloned().collect(),
         sink_errors: errors,
+        positions: Vec::new(),
     }
 }

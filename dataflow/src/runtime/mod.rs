@@ -3,10 +3,17 @@
 //! Every worker plans the inputs itself (planning is deterministic, so all agree on the feed
 //! table), reads its share, and runs the same graph. Worker 0 of process 0 returns the run
 //! report; other processes return `None`.
+//!
+//! **Stopping and commits.** A stop request ([`shutdown`], SIGTERM/SIGINT) makes the sources
+//! release their capabilities, so the dataflow drains as if the inputs had ended, except that
+//! windows still open are not closed (they are not final). The positions each worker found safe
+//! (`graph::CommitTracker`) travel in its report to worker 0 of process 0, which commits them to
+//! the consumer group once the dataflow is done, if no sink of any worker (nor the `dir:` merge)
+//! reported an error; a run whose sinks failed commits nothing.
 
 use crate::graph::{
-    live_reference, read_documents, write_sinks, Finalize, FlushPolicy, SinkInputs, SourceProgress,
-    StatsHandles,
+    live_reference, read_documents, track_accepted, track_marks, write_sinks, CommitTracker,
+    Finalize, FlushPolicy, SinkInputs, SourceProgress, StatsHandles,
 };
 use crate::spec::{InputSpec, OutputSpec};
 use crate::summary::RunReport;
@@ -29,6 +36,7 @@ use operators::normalize::Normalize;
 use operators::views::{Views, ViewsConfig};
 mod kafka;
 mod options;
+pub mod shutdown;
 
 pub use kafka::kafka_settings;
 pub use options::{
@@ -53,6 +61,9 @@ pub enum RunError {
     /// A worker failed.
     #[error("worker failed: {0}")]
     Worker(String),
+    /// The outputs are durable but the input positions could not be committed.
+    #[error("{0}")]
+    Commit(String),
 }
 
 fn timely_config(opts: &RunOptions) -> Result<timely::Config, RunError> {
@@ -194,6 +205,14 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
         retry_max_backoff_ms: opts.sinks.retry_max_backoff_ms,
     };
     let reference_rows = opts.normalize.reference.clone().unwrap_or_default();
+    let kafka_feeds: Arc<std::collections::BTreeSet<_>> = Arc::new(
+        kafka_plan
+            .iter()
+            .flat_map(|kp| kp.partitions.iter().map(|p| p.feed))
+            .collect(),
+    );
+    let commit_plan = kafka_plan.clone();
+    let kafka_settings = opts.kafka.clone();
     let opts = Arc::new(opts);
     let started = Instant::now();
     let guards = timely::execute(config, move |worker| {
@@ -236,6 +255,10 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
             None => Box::new(files),
         };
         let refresh = Duration::from_millis(opts.reference.refresh_interval_ms);
+        let tracker = Rc::new(RefCell::new(CommitTracker::new(
+            (*kafka_feeds).clone(),
+            policy.clone(),
+        )));
         // Global worker 0 polls the live source, starting from the snapshot every worker holds.
         let live: Option<Box<dyn ReferenceSource>> =
             match (&opts.reference.dir, &opts.reference.postgres, index) {
@@ -253,7 +276,13 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
             };
         worker.dataflow::<u64, _, _>(|scope| {
             let progress = SourceProgress::default();
-            let docs = read_documents(scope, reader, progress.clone());
+            let docs = read_documents(
+                scope,
+                reader,
+                progress.clone(),
+                tracker.clone(),
+                shutdown::requested,
+            );
             let reference_changes = live_reference(scope, live, progress, refresh);
             let parsed = docs.normalize_with_reference(
                 Some(reference_changes.clone()),
@@ -268,16 +297,16 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
                 planned_feeds,
                 stats.lateness.clone(),
             );
-            let changes =
-                judged
-                    .accepted
-                    .dedupe(judged.marks.clone(), policy.clone(), stats.dedupe.clone());
+            let accepted = track_accepted(judged.accepted, tracker.clone());
+            let marks = track_marks(judged.marks, tracker.clone());
+            let changes = accepted.dedupe(marks.clone(), policy.clone(), stats.dedupe.clone());
             let views = changes.clone().maintain_views(
-                judged.marks,
+                marks,
                 ViewsConfig {
                     policy: policy.clone(),
                     provisional,
                     latest_history: opts.aggregation.latest_history,
+                    stopped: shutdown::requested,
                 },
                 stats.views.clone(),
             );
@@ -292,7 +321,7 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
                 curves: scope.concatenate([views.delivery, forward]),
                 dead: scope.concatenate([parsed.dead, judged.late]),
             };
-            write_sinks(inputs, sinks, index, stats, flush_policy).finalize(
+            write_sinks(inputs, sinks, index, stats, flush_policy, tracker.clone()).finalize(
                 dirs.clone(),
                 workers_total,
                 result.clone(),
@@ -322,6 +351,21 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
             }
             Ok(None) => {}
             Err(e) => return Err(RunError::Worker(e)),
+        }
+    }
+    if let (Some(kp), Some(rep)) = (commit_plan, report.as_ref()) {
+        let positions: Vec<connectors::source::Position> = rep
+            .total
+            .positions
+            .iter()
+            .map(|&(feed, next)| connectors::source::Position { feed, next })
+            .collect();
+        if !rep.total.sink_errors.is_empty() {
+            tracing::warn!("a sink did not finish: kafka positions not committed");
+        } else {
+            let n = connectors::kafka::commit_positions(&kafka_settings, &kp, &positions)
+                .map_err(|e| RunError::Commit(e.to_string()))?;
+            tracing::info!(partitions = n, positions = ?positions, "kafka positions committed");
         }
     }
     Ok(report)

@@ -1,0 +1,186 @@
+//! Which Kafka positions a worker may commit (SPEC §11): the pure [`CommitTracker`] and the taps
+//! that feed it from the graph.
+//!
+//! A partition's position may be committed only when every record before it is *done*: its
+//! ticks have been judged, and none of them can still change open state — no bar window and no
+//! dedupe identity that one of them reaches is still open. A tick stays needed until the global
+//! watermark `G` closes the largest window containing it (the same condition under which dedupe
+//! releases its identity), i.e. until `horizon(G, closing_lateness) ≥ last_window_end`, which is `G ≥ last_window_end +
+//! closing_lateness` (or `G = +∞`). The safe
+//! position of a feed is therefore the offset of its oldest record with a still-needed tick, or,
+//! when there is none, the next offset after everything judged. Records that produced no
+//! accepted tick (dead letters, late data, empty idle markers) need nothing.
+//!
+//! The tracker does not know whether the sinks are durable: callers commit its positions only
+//! after the sinks flushed everything derived from the ticks it released (at the end of a run:
+//! after every sink's `finish()` succeeded). It never fails.
+
+use connectors::source::Position;
+use operators::lateness::LatenessPolicy;
+use operators::model::{EpochMs, FeedId, Market, RawDocument, Tick};
+use operators::window::WindowAssigner;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
+use std::rc::Rc;
+use std::sync::Arc;
+use timely::dataflow::operators::Inspect;
+use timely::dataflow::Stream;
+
+/// Per worker: what was handed out, what was judged, which records are still needed.
+pub struct CommitTracker {
+    feeds: BTreeSet<FeedId>,
+    policy: Arc<LatenessPolicy>,
+    windows: WindowAssigner,
+    /// Per feed, per timely time: the next offset after the documents handed out at that time.
+    handed: BTreeMap<FeedId, BTreeMap<u64, u64>>,
+    /// Per feed: the next offset after every record whose ticks have all been judged.
+    judged_next: BTreeMap<FeedId, u64>,
+    /// Per feed, per record offset: the least `G` that releases all of its ticks.
+    needed: BTreeMap<FeedId, BTreeMap<u64, EpochMs>>,
+    global_ms: EpochMs,
+}
+
+/// The shared handle of one worker's tracker.
+pub type SharedTracker = Rc<RefCell<CommitTracker>>;
+
+impl CommitTracker {
+    /// A tracker of the positions of `feeds` (the Kafka feeds; others are ignored).
+    pub fn new(feeds: BTreeSet<FeedId>, policy: Arc<LatenessPolicy>) -> CommitTracker {
+        CommitTracker {
+            feeds,
+            policy,
+            windows: WindowAssigner::new(),
+            handed: BTreeMap::new(),
+            judged_next: BTreeMap::new(),
+            needed: BTreeMap::new(),
+            global_ms: EpochMs::MIN,
+        }
+    }
+
+    /// A document went out at timely time `time`.
+    pub fn handed(&mut self, time: u64, doc: &RawDocument) {
+        if !self.feeds.contains(&doc.feed) {
+            return;
+        }
+        // An empty document (end or idle marker) stands for no record: its offset is the next.
+        let next = if doc.bytes.is_empty() {
+            doc.offset
+        } else {
+            doc.offset + 1
+        };
+        let slot = self
+            .handed
+            .entry(doc.feed)
+            .or_default()
+            .entry(time)
+            .or_insert(next);
+        *slot = (*slot).max(next);
+    }
+
+    /// Every tick of times before `frontier` has been judged (`None`: of all times).
+    pub fn judged_before(&mut self, frontier: Option<u64>) {
+        for (feed, times) in self.handed.iter_mut() {
+            let rest = match frontier {
+                Some(f) => times.split_off(&f),
+                None => BTreeMap::new(),
+            };
+            if let Some(next) = times.values().max() {
+                let j = self.judged_next.entry(*feed).or_insert(0);
+                *j = (*j).max(*next);
+            }
+            *times = rest;
+        }
+    }
+
+    /// An accepted tick: its record is needed until `G` closes its largest window.
+    pub fn accepted(&mut self, tick: &Tick) {
+        self.needs(
+            tick.source.feed,
+            tick.source.offset,
+            tick.market,
+            tick.interval_start_ms,
+        );
+    }
+
+    /// The record at `offset` of `feed` holds an accepted tick of `market` starting at
+    /// `interval_start_ms`.
+    pub fn needs(&mut self, feed: FeedId, offset: u64, market: Market, interval_start_ms: EpochMs) {
+        if !self.feeds.contains(&feed) {
+            return;
+        }
+        let lateness = self.policy.closing_lateness_ms(market).max(0);
+        let release = self
+            .windows
+            .last_window_end(self.policy.intervals(), market, interval_start_ms)
+            .map_or(EpochMs::MAX, |end| end.saturating_add(lateness));
+        if self.released(release) {
+            return;
+        }
+        let slot = self
+            .needed
+            .entry(feed)
+            .or_default()
+            .entry(offset)
+            .or_insert(release);
+        *slot = (*slot).max(release);
+    }
+
+    /// The global watermark advanced to `g`.
+    pub fn watermark(&mut self, g: EpochMs) {
+        self.global_ms = self.global_ms.max(g);
+    }
+
+    fn released(&self, release: EpochMs) -> bool {
+        self.global_ms == EpochMs::MAX || self.global_ms >= release
+    }
+
+    /// The positions that are safe to commit now (see the module doc), one per feed that has
+    /// judged records.
+    pub fn safe_positions(&mut self) -> Vec<Position> {
+        let g = self.global_ms;
+        for records in self.needed.values_mut() {
+            records.retain(|_, release| !(g == EpochMs::MAX || g >= *release));
+        }
+        self.judged_next
+            .iter()
+            .map(|(feed, judged)| {
+                let oldest = self.needed.get(feed).and_then(|r| r.keys().next().copied());
+                Position {
+                    feed: *feed,
+                    next: oldest.map_or(*judged, |o| o.min(*judged)),
+                }
+            })
+            .collect()
+    }
+
+    /// Records still needed by open state, all feeds (for logs and tests).
+    pub fn needed_records(&self) -> usize {
+        self.needed.values().map(BTreeMap::len).sum()
+    }
+}
+
+#[cfg(test)]
+#[path = "tests/commit.rs"]
+mod tests;
+
+/// Taps the accepted ticks (and their frontier) into `tracker`.
+pub fn track_accepted<'scope>(
+    accepted: Stream<'scope, u64, Vec<Tick>>,
+    tracker: SharedTracker,
+) -> Stream<'scope, u64, Vec<Tick>> {
+    accepted.inspect_core(move |event| {
+        let mut t = tracker.borrow_mut();
+        match event {
+            Ok((_, ticks)) => ticks.iter().for_each(|tick| t.accepted(tick)),
+            Err(frontier) => t.judged_before(frontier.first().copied()),
+        }
+    })
+}
+
+/// Taps the global watermark marks into `tracker`.
+pub fn track_marks<'scope>(
+    marks: Stream<'scope, u64, Vec<EpochMs>>,
+    tracker: SharedTracker,
+) -> Stream<'scope, u64, Vec<EpochMs>> {
+    marks.inspect(move |g| tracker.borrow_mut().watermark(*g))
+}
