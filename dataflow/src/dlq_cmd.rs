@@ -23,8 +23,10 @@
 use crate::kafka_io::{market_topic, read_topic, settings, RawProducer};
 use base64::Engine as _;
 use clap::{Args, Subcommand};
+use connectors::kafka::encode::encode;
+use connectors::sink::Update;
 use operators::model::render::{parse_rfc3339_ms, push_dead_letter_json};
-use operators::model::{FeedInfo, FeedKind};
+use operators::model::{DeadLetter, FeedInfo, FeedKind, FeedTable};
 use operators::parse::{detect, parse_document, Document, Format, ParseCtx, ParseOutput};
 use std::path::PathBuf;
 use std::process::ExitCode;
@@ -73,8 +75,8 @@ struct Letter {
 pub enum Outcome {
     /// Accepted now: the framed document, its format and the tick count.
     Accepted(Vec<u8>, Format, usize),
-    /// Still rejected: the new dead letter JSON line.
-    Dead(String),
+    /// Still rejected: the new dead letter (`retry_count` + 1).
+    Dead(Box<DeadLetter>),
 }
 
 /// Re-runs one letter (the pure core, apart from reading the header of its source file).
@@ -134,9 +136,7 @@ pub fn reprocess(json: &serde_json::Value) -> Result<Outcome, String> {
         .and_then(|v| v.as_u64())
         .unwrap_or(0) as u32
         + 1;
-    let mut line = String::new();
-    push_dead_letter_json(&mut line, &letter, false);
-    Ok(Outcome::Dead(line))
+    Ok(Outcome::Dead(Box::new(letter)))
 }
 
 /// Parses a `--from/--to` bound: `Ok(Ok(position))` or `Ok(Err(time_ms))`.
@@ -265,23 +265,29 @@ fn run(args: &ReprocessArgs) -> Result<ExitCode, String> {
                     std::fs::write(&path, &doc).map_err(|e| format!("{}: {e}", path.display()))?;
                 }
             }
-            Outcome::Dead(line) => {
-                let v: serde_json::Value =
-                    serde_json::from_str(&line).map_err(|e| e.to_string())?;
-                let code = v.get("error_code").and_then(|c| c.as_str()).unwrap_or("?");
-                let why = v
-                    .get("error_message")
-                    .and_then(|c| c.as_str())
-                    .unwrap_or("?");
+            Outcome::Dead(mut letter) => {
+                let (code, why) = (letter.error_code.name(), &letter.error_message);
                 println!("{id} still dead {code}: {why}");
                 if let (Some(p), Some(s)) = (&mut producer, &kafka) {
-                    let key = v
-                        .get("event_id")
-                        .and_then(|c| c.as_str())
-                        .map(str::as_bytes);
-                    p.send(&s.topics.out_dead_letters, key, line.as_bytes(), None)?;
+                    // The message exactly as the Kafka sink writes dead letters.
+                    letter.ingested_at_ms = now_ms();
+                    let mut msgs = Vec::new();
+                    encode(
+                        Update::DeadLetter(&letter),
+                        &FeedTable::default(),
+                        &mut msgs,
+                    );
+                    for m in msgs {
+                        let body = m.payload.as_bytes();
+                        p.send(
+                            &s.topics.out_dead_letters,
+                            Some(m.key.as_bytes()),
+                            body,
+                            None,
+                        )?;
+                    }
                 }
-                dead.push_str(&line);
+                push_dead_letter_json(&mut dead, &letter, false);
                 dead.push('\n');
             }
         }
@@ -310,6 +316,12 @@ fn run(args: &ReprocessArgs) -> Result<ExitCode, String> {
         }
     );
     Ok(ExitCode::SUCCESS)
+}
+
+fn now_ms() -> i64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
 }
 
 fn usage(msg: &str) -> ExitCode {
