@@ -166,6 +166,21 @@ fn dlq_reprocess_from_file_and_topic() {
     let said = ok(d, &b, &["dlq", "reprocess", "--input", &topic, "--dry-run"]);
     assert_eq!(still_dead(&said), letters.len(), "{said}");
     assert_eq!(payloads(&broker, dlt).len(), letters.len());
+    // Time ranges select by the message timestamp: all of them now, none in the future.
+    let dry = ["dlq", "reprocess", "--input", &topic, "--dry-run"];
+    let all = [
+        &dry[..],
+        &[
+            "--from",
+            "2020-01-01T00:00:00Z",
+            "--to",
+            "2100-01-01T00:00:00Z",
+        ],
+    ]
+    .concat();
+    assert_eq!(still_dead(&ok(d, &b, &all)), letters.len());
+    let none = [&dry[..], &["--from", "2100-01-01T00:00:00Z"]].concat();
+    assert_eq!(still_dead(&ok(d, &b, &none)), 0);
     ok(
         d,
         &b,

@@ -226,3 +226,39 @@ fn replay_paces_by_event_time() {
     ok(d, "127.0.0.1:1", &[&args[..], &["--speed", "max"]].concat());
     assert!(started.elapsed().as_secs_f64() < paced);
 }
+
+#[test]
+fn continuous_generate_streams_to_kafka_while_it_runs() {
+    let broker = MockBroker::start(1).expect("mock cluster");
+    let b = broker.bootstrap_servers().to_string();
+    broker.create_topic("stream.v1", 1).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    // Unbounded: messages must arrive while the generator still runs (nothing held back).
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_tickflow"))
+        .args([
+            "generate",
+            "--mode",
+            "continuous",
+            "--format",
+            "envelope",
+            "--rate",
+            "50",
+        ])
+        .args(["--output", "kafka:stream.v1"])
+        .current_dir(tmp.path())
+        .env("DATA_PROC_KAFKA_BOOTSTRAP", &b)
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let started = Instant::now();
+    let mut seen = 0;
+    while seen < 5 && started.elapsed().as_secs() < 60 {
+        std::thread::sleep(std::time::Duration::from_millis(200));
+        seen = payloads(&broker, "stream.v1").len();
+    }
+    let still_running = child.try_wait().unwrap().is_none();
+    child.kill().unwrap();
+    child.wait().unwrap();
+    assert!(seen >= 5, "{seen}");
+    assert!(still_running);
+}
