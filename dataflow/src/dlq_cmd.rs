@@ -7,8 +7,8 @@
 //!
 //! Each letter's `raw_event` (base64-decoded when `raw_encoding` says so) is framed as a
 //! document: an envelope or a whole native document stands alone; a CSV row gets the header
-//! line of the file named in its `source` (`path:line`, read relative to the working
-//! directory). It is parsed (format detected from content) and reported as `accepted N ticks`
+//! line of the document its `source` names: the file (`path:line`, read relative to the working
+//! directory) or the Kafka message (`topic/partition@offset:line`, read from the brokers). It is parsed (format detected from content) and reported as `accepted N ticks`
 //! or `still dead CODE: reason`. `--dry-run` writes nothing. Otherwise:
 //! - `--output dir:PATH` writes `recovered_envelopes.jsonl` (recovered envelopes, one a line),
 //!   `recovered_NNNN.csv` (each other recovered record as a stand-alone document) and
@@ -20,7 +20,7 @@
 //!
 //! Exit 0 when every selected letter was handled, 1 on an I/O or Kafka error, 2 for bad flags.
 
-use crate::kafka_io::{market_topic, read_topic, settings, RawProducer};
+use crate::kafka_io::{market_topic, read_message, read_topic, settings, RawProducer};
 use base64::Engine as _;
 use clap::{Args, Subcommand};
 use connectors::kafka::encode::encode;
@@ -79,8 +79,13 @@ pub enum Outcome {
     Dead(Box<DeadLetter>),
 }
 
-/// Re-runs one letter (the pure core, apart from reading the header of its source file).
-pub fn reprocess(json: &serde_json::Value) -> Result<Outcome, String> {
+/// Re-runs one letter. `original(path)` returns the original document a letter's `source`
+/// names (a file, or the Kafka message `topic/partition@offset`); a bare CSV row is re-framed
+/// with its first line.
+pub fn reprocess(
+    json: &serde_json::Value,
+    original: &dyn Fn(&str) -> Option<Vec<u8>>,
+) -> Result<Outcome, String> {
     let text = json
         .get("raw_event")
         .and_then(|v| v.as_str())
@@ -99,17 +104,16 @@ pub fn reprocess(json: &serde_json::Value) -> Result<Outcome, String> {
         .and_then(|n| n.to_str());
     let (doc, format) = match detect(&raw, name) {
         Ok(f) => (raw, Some(f)),
-        Err(_) => match std::fs::read(path)
-            .ok()
-            .and_then(|b| b.split(|&c| c == b'\n').next().map(<[u8]>::to_vec))
-        {
-            Some(header) => {
-                let doc = [header.as_slice(), b"\n", &raw, b"\n"].concat();
-                let f = detect(&doc, name).ok();
-                (doc, f)
+        Err(_) => {
+            match original(path).and_then(|b| b.split(|&c| c == b'\n').next().map(<[u8]>::to_vec)) {
+                Some(header) => {
+                    let doc = [header.as_slice(), b"\n", &raw, b"\n"].concat();
+                    let f = detect(&doc, name).ok();
+                    (doc, f)
+                }
+                None => (raw, None),
             }
-            None => (raw, None),
-        },
+        }
     };
     let feed = FeedInfo {
         id: 0,
@@ -237,6 +241,24 @@ fn run(args: &ReprocessArgs) -> Result<ExitCode, String> {
             "--output dir:PATH or kafka is needed without --dry-run",
         ));
     }
+    let lazy_kafka = std::cell::OnceCell::new();
+    let original = |path: &str| -> Option<Vec<u8>> {
+        let at = path.rsplit_once('@').and_then(|(tp, off)| {
+            let (topic, part) = tp.rsplit_once('/')?;
+            Some((topic, part.parse::<i32>().ok()?, off.parse::<i64>().ok()?))
+        });
+        if let Some((topic, partition, offset)) = at {
+            let s = kafka.clone().or_else(|| {
+                lazy_kafka
+                    .get_or_init(|| settings(args.config.as_deref()).ok())
+                    .clone()
+            });
+            if let Some(m) = s.and_then(|s| read_message(&s, topic, partition, offset)) {
+                return Some(m);
+            }
+        }
+        std::fs::read(path).ok()
+    };
     let (mut envelopes, mut dead, mut accepted, mut docs) = (String::new(), String::new(), 0, 0);
     for l in letters.iter().filter(|l| selected(l, &from, &to)) {
         let id = l
@@ -244,7 +266,7 @@ fn run(args: &ReprocessArgs) -> Result<ExitCode, String> {
             .get("event_id")
             .and_then(|v| v.as_str())
             .unwrap_or("?");
-        match reprocess(&l.json)? {
+        match reprocess(&l.json, &original)? {
             Outcome::Accepted(doc, format, n) => {
                 accepted += 1;
                 println!("{id} accepted {n} ticks ({format})");

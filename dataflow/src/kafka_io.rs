@@ -203,3 +203,29 @@ pub fn read_topic(settings: &KafkaSettings, topic: &str) -> Result<Vec<ReadMessa
     out.sort_by_key(|m| (m.partition, m.offset));
     Ok(out)
 }
+
+/// The payload of the message at `topic/partition@offset`, or `None` when it cannot be read
+/// within a few seconds (deleted by retention, brokers down).
+pub fn read_message(
+    settings: &KafkaSettings,
+    topic: &str,
+    partition: i32,
+    offset: i64,
+) -> Option<Vec<u8>> {
+    let consumer: BaseConsumer = settings.consumer_config().create().ok()?;
+    let mut list = TopicPartitionList::new();
+    list.add_partition_offset(topic, partition, Offset::Offset(offset))
+        .ok()?;
+    consumer.assign(&list).ok()?;
+    let started = Instant::now();
+    while started.elapsed() < Duration::from_secs(10) {
+        match consumer.poll(Duration::from_millis(200)) {
+            Some(Ok(m)) if m.offset() == offset => {
+                return Some(m.payload().unwrap_or(&[]).to_vec())
+            }
+            Some(Ok(m)) if m.offset() > offset => return None,
+            _ => {}
+        }
+    }
+    None
+}

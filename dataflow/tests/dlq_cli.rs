@@ -203,3 +203,73 @@ fn dlq_reprocess_from_file_and_topic() {
         assert_eq!(old["event_id"], new["event_id"]);
     }
 }
+
+#[test]
+fn dlq_reprocess_reframes_rows_from_their_kafka_message() {
+    let broker = MockBroker::start(1).expect("mock cluster");
+    let b = broker.bootstrap_servers().to_string();
+    let dlt = "processing.deadletter.market.ticks.v1";
+    for t in [
+        dlt,
+        "csv.v1",
+        "normalized.market.ticks.v1",
+        "enriched.market.ticks.v1",
+    ] {
+        broker.create_topic(t, 1).unwrap();
+    }
+    for t in [
+        "aggregation.bars.v1",
+        "pricing.curve.updates.v1",
+        "served.market.latest_prices.v1",
+    ] {
+        broker.create_topic(t, 1).unwrap();
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    let d = tmp.path();
+    let gen = [
+        "generate",
+        "--mode",
+        "malformed",
+        "--format",
+        "simple-csv",
+        "--count",
+        "60",
+    ];
+    ok(d, &b, &[&gen[..], &["--output", "kafka:csv.v1"]].concat());
+    ok(
+        d,
+        &b,
+        &["run", "--input", "kafka:csv.v1", "--output", "kafka"],
+    );
+    let letters = payloads(&broker, dlt);
+    assert!(letters.len() >= 3, "{}", letters.len());
+    let first: serde_json::Value = serde_json::from_slice(&letters[0]).unwrap();
+    assert!(
+        first["source"].as_str().unwrap().starts_with("csv.v1/0@"),
+        "{first}"
+    );
+    // Each bare row gets the header of its own message back, so the reasons are the original
+    // ones (a row without its header would be a PARSE_ERROR).
+    let said = ok(
+        d,
+        &b,
+        &[
+            "dlq",
+            "reprocess",
+            "--input",
+            &format!("kafka:{dlt}"),
+            "--dry-run",
+        ],
+    );
+    assert_eq!(still_dead(&said), letters.len(), "{said}");
+    for l in &letters {
+        let v: serde_json::Value = serde_json::from_slice(l).unwrap();
+        let line = format!(
+            "{} still dead {}: {}",
+            v["event_id"].as_str().unwrap(),
+            v["error_code"].as_str().unwrap(),
+            v["error_message"].as_str().unwrap()
+        );
+        assert!(said.contains(&line), "{line}\n{said}");
+    }
+}
