@@ -143,6 +143,22 @@ fn replay_emits_exactly_the_in_range_rows_in_event_time_order() {
     ok(d, &b, &[&args[..], &["--output", "file:r.csv"]].concat());
     let r = std::fs::read_to_string(d.join("r.csv")).unwrap();
     assert_eq!(r.lines().skip(1).collect::<Vec<_>>(), want);
+    // dir: reads each file the same way.
+    std::fs::create_dir(d.join("sub")).unwrap();
+    std::fs::copy(d.join("h.csv"), d.join("sub/h.csv")).unwrap();
+    let dir_args = [
+        "replay",
+        "--input",
+        "dir:sub",
+        "--from",
+        from,
+        "--to",
+        to,
+        "--output",
+        "file:r2.csv",
+    ];
+    ok(d, &b, &dir_args);
+    assert_eq!(std::fs::read_to_string(d.join("r2.csv")).unwrap(), r);
 
     // Native documents from Kafka are replayed whole when any record is in range.
     ok(
