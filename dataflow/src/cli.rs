@@ -29,6 +29,14 @@ pub enum Command {
     Run(RunArgs),
     /// Generate synthetic market data in any supported format.
     Generate(GenerateArgs),
+    /// Replay historical data by event-time range, paced (`--speed N|max`).
+    Replay(crate::replay_cmd::ReplayArgs),
+    /// Dead letters: `reprocess` re-runs them through the parsers.
+    Dlq {
+        /// `reprocess`.
+        #[command(subcommand)]
+        action: crate::dlq_cmd::DlqAction,
+    },
     /// Apply the PostgreSQL and ClickHouse DDL (idempotent).
     Migrate(crate::migrate_cmd::MigrateArgs),
     /// Check or print the effective configuration.
@@ -122,9 +130,12 @@ pub struct GenerateArgs {
     /// Random seed.
     #[arg(long, default_value_t = 42)]
     pub seed: u64,
-    /// Output file (`-` for standard output).
+    /// Output file (`-` for standard output), or `kafka[:TOPIC]` (settings from `[kafka]`).
     #[arg(long, default_value = "-")]
     pub output: String,
+    /// TOML configuration file (for `--output kafka`).
+    #[arg(long, env = "DATA_PROC_CONFIG")]
+    pub config: Option<PathBuf>,
     /// CAISO only: write the raw OASIS SingleZip instead of the CSV.
     #[arg(long)]
     pub zip: bool,
@@ -140,6 +151,8 @@ pub fn main() -> ExitCode {
         Command::Run(args) => run_command(args),
         Command::Generate(args) => crate::generate_cmd::generate_command(args),
         Command::Migrate(args) => crate::migrate_cmd::migrate_command(args),
+        Command::Replay(args) => crate::replay_cmd::replay_command(args),
+        Command::Dlq { action } => crate::dlq_cmd::dlq_command(action),
         Command::Config { action } => crate::config_cmd::config_command(action),
     }
 }

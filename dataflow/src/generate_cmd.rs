@@ -1,5 +1,6 @@
 //! `tickflow generate`: seeded, reproducible synthetic market data in any supported format, to a
-//! file or standard output, with a progress bar when standard error is a terminal.
+//! file, standard output or Kafka (`--output kafka[:TOPIC]`, framed as [`crate::generate_kafka`]
+//! describes), with a progress bar when standard error is a terminal.
 
 use crate::cli::GenerateArgs;
 use connectors::generator::{generate, sample_set, GenerateSpec, Mode, Pacer};
@@ -42,9 +43,10 @@ pub fn spec_from_args(args: &GenerateArgs) -> Result<GenerateSpec, Vec<String>> 
         spec.rate = Some(rate as f64);
     }
     spec.zip = args.zip;
-    if mode == Mode::Continuous && args.output != "-" && args.count.is_none() {
+    let streams = args.output.starts_with("kafka") && format.is_record_stream();
+    if mode == Mode::Continuous && args.output != "-" && !streams && args.count.is_none() {
         errors.push(
-            "--mode continuous without --count never ends: write to standard output (--output -)"
+            "--mode continuous without --count never ends: write to standard output (--output -) or stream envelopes/simple-csv to kafka"
                 .into(),
         );
     }
@@ -80,6 +82,9 @@ pub fn generate_command(args: GenerateArgs) -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if args.output == "kafka" || args.output.starts_with("kafka:") {
+        return generate_to_kafka(&args, &spec);
+    }
     let mut out: Box<dyn Write> = if args.output == "-" {
         Box::new(std::io::BufWriter::new(std::io::stdout().lock()))
     } else {
@@ -124,7 +129,63 @@ pub fn generate_command(args: GenerateArgs) -> ExitCode {
     }
 }
 
-fn progress_bar(total: Option<u64>) -> Option<indicatif::ProgressBar> {
+/// `--output kafka[:TOPIC]`: the generated items as messages (see [`crate::generate_kafka`]).
+fn generate_to_kafka(args: &GenerateArgs, spec: &GenerateSpec) -> ExitCode {
+    let settings = match crate::kafka_io::settings(args.config.as_deref()) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let topic = match args.output.strip_prefix("kafka:") {
+        Some(t) if !t.is_empty() => Ok(t.to_string()),
+        _ => crate::generate_kafka::default_topic(&settings, spec.format),
+    };
+    let mut writer = match topic.and_then(|t| {
+        crate::generate_kafka::KafkaWriter::new(&settings, t.clone(), spec.format).map(|w| (w, t))
+    }) {
+        Ok(w) => w,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    let bar = progress_bar(spec.item_count());
+    let pacer = (spec.mode == Mode::Continuous).then(|| Pacer::new(spec.rate.unwrap_or(1000.0)));
+    let mut progress = |n: u64| {
+        if let Some(b) = &bar {
+            b.set_position(n);
+        }
+        if let Some(p) = &pacer {
+            p.wait(n);
+        }
+    };
+    let summary = generate(spec, &mut writer.0, &mut progress);
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let result = summary
+        .map_err(|e| e.to_string())
+        .and_then(|s| writer.0.finish().map(|n| (s, n)));
+    match result {
+        Ok((summary, messages)) => {
+            eprintln!(
+                "produced {messages} messages to {} ({} items, {} observations, {} rows a parser must reject) as {}",
+                writer.1,
+                summary.items,
+                summary.observations,
+                summary.dead_letters,
+                spec.format.name()
+            );
+            ExitCode::SUCCESS
+        }
+        Err(e) => {
+            eprintln!("error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// A progress bar on standard error when it is a terminal.
+pub fn progress_bar(total: Option<u64>) -> Option<indicatif::ProgressBar> {
     if !std::io::stderr().is_terminal() {
         return None;
     }

@@ -8,10 +8,14 @@
 pub mod cli;
 pub mod config;
 pub mod config_cmd;
+pub mod dlq_cmd;
 pub mod generate_cmd;
+pub mod generate_kafka;
 pub mod graph;
+pub mod kafka_io;
 pub mod migrate_cmd;
 pub mod pg_reference;
+pub mod replay_cmd;
 pub mod runtime;
 pub mod spec;
 pub mod summary;
