@@ -6,6 +6,11 @@
 //! second set (event time ≥ `valid_from`) carry the new tier; the first set's rows keep the old
 //! one, including those whose event time is after `valid_from` (emitted ticks are not
 //! rewritten). A followed run has no clean stop yet: the test ends it with SIGKILL (`Child::kill`).
+//!
+//! Found here: with `--follow`, nothing a partition delivered reaches any sink until the
+//! partition has been silent for `aggregation.idle_timeout_ms` (default 60 s) and its idle marker
+//! is sent; the test sets 300 ms. The reference change is awaited by time (30 refresh
+//! intervals), as the run reports no "change applied" event.
 
 use super::{tickflow, Target};
 use connectors::kafka::mock::MockBroker;
@@ -132,6 +137,9 @@ fn a_postgres_reference_change_mid_stream_applies_to_later_ticks_and_rewrites_no
         .env("DATA_PROC_POSTGRES_DSN", &dsn)
         .env("DATA_PROC_REFERENCE_REFRESH_INTERVAL_MS", "100")
         .env("DATA_PROC_OUTPUT_FLUSH_INTERVAL_MS", "50")
+        // A followed partition's ticks reach the sinks only once it goes idle (see the
+        // module doc): a short idle timeout keeps the test quick.
+        .env("DATA_PROC_AGGREGATION_IDLE_TIMEOUT_MS", "300")
         .args(["run", "--follow", "--reference", "postgres", "-w", "1"])
         .args(["--input", &format!("kafka:{TOPIC}")])
         .args(["--output", "clickhouse", "--output", "redis"])
