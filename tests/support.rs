@@ -2,6 +2,8 @@
 //! pipeline in-process, and how to compare output directories.
 #![allow(missing_docs)]
 
+pub mod compare;
+pub mod kafka;
 pub mod servers;
 
 use std::path::{Path, PathBuf};

@@ -17,29 +17,10 @@ use tickflow::spec::{parse_input, OutputSpec};
 use tickflow_tests::repo_root;
 use tickflow_tests::servers::{clickhouse_url, redis_url, PrivateClickhouse, PrivateRedis};
 
-mod compare;
-
-use compare::{assert_clickhouse_equals_dir, assert_redis_equals_dir, count, same, Obj, Target};
-
-fn unique(prefix: &str) -> String {
-    let nanos = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_nanos() % 1_000_000_000)
-        .unwrap_or(0);
-    format!("{prefix}_{}_{nanos}", std::process::id())
-}
-
-fn require_servers(t: &Target) {
-    let ok = ureq::get(&format!("{}/ping", t.ch_url)).call().is_ok();
-    assert!(ok, "ClickHouse is not reachable at {}: run `scripts/services.sh up` or set TICKFLOW_TEST_CLICKHOUSE_URL", t.ch_url);
-    let r = redis::Client::open(t.redis_url.as_str())
-        .and_then(|c| c.get_connection_with_timeout(Duration::from_secs(3)));
-    assert!(
-        r.is_ok(),
-        "Redis is not reachable at {}: run `scripts/services.sh up` or set TICKFLOW_TEST_REDIS_URL",
-        t.redis_url
-    );
-}
+use tickflow_tests::compare::{
+    assert_clickhouse_equals_dir, assert_redis_equals_dir, cleanup, count, require_servers, same,
+    unique, Obj, Target,
+};
 
 fn run_all(t: &Target, inputs: &[String], out: &Path, batch_rows: usize, flush_ms: u64) {
     let reference =
@@ -112,21 +93,6 @@ fn drain(rx: &mpsc::Receiver<Obj>) -> Vec<Obj> {
         v.push(m);
     }
     v
-}
-
-fn cleanup(t: &Target) {
-    let _ = ureq::post(&format!("{}/", t.ch_url))
-        .send_string(&format!("DROP DATABASE IF EXISTS {}", t.db));
-    if let Ok(mut con) = redis::Client::open(t.redis_url.as_str()).and_then(|c| c.get_connection())
-    {
-        let keys: Vec<String> = redis::cmd("KEYS")
-            .arg(format!("{}:*", t.prefix))
-            .query(&mut con)
-            .unwrap_or_default();
-        if !keys.is_empty() {
-            let _: redis::RedisResult<()> = redis::cmd("DEL").arg(keys).query(&mut con);
-        }
-    }
 }
 
 #[test]

@@ -1,5 +1,7 @@
 //! Reading ClickHouse rows, `dir:` records and served Redis values, and comparing them field by
-//! field as the `dir:` renders them.
+//! field as the `dir:` renders them (shared by `server_sinks` and `e2e_servers`). Also where a
+//! test writes ([`Target`]: its own ClickHouse database and Redis key prefix), the reachability
+//! check that fails a test with a clear message, and the cleanup of a target.
 
 use operators::model::render;
 use serde_json::{Map, Value};
@@ -163,7 +165,12 @@ pub const TABLES: [(&str, &str); 5] = [
 ];
 
 pub fn assert_clickhouse_equals_dir(t: &Target, out: &Path) {
-    for (table, stem) in TABLES {
+    assert_tables_equal_dir(t, out, &TABLES);
+}
+
+/// [`assert_clickhouse_equals_dir`] for some of the tables.
+pub fn assert_tables_equal_dir(t: &Target, out: &Path, tables: &[(&str, &str)]) {
+    for &(table, stem) in tables {
         let dir = dir_records(out, stem);
         let ch: BTreeMap<String, Obj> = ch_rows(t, table)
             .into_iter()
@@ -298,4 +305,52 @@ pub fn assert_redis_equals_dir(t: &Target, out: &Path) -> BTreeMap<String, Obj> 
         assert!(same(&a, &b), "{k}: dir {a} vs redis {b}");
     }
     want
+}
+
+/// A name unique to this process and moment (`{prefix}_{pid}_{nanos}`).
+pub fn unique(prefix: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_nanos() % 1_000_000_000)
+        .unwrap_or(0);
+    format!("{prefix}_{}_{nanos}", std::process::id())
+}
+
+/// A target on the shared servers with its own database and key prefix.
+pub fn shared_target(prefix: &str) -> Target {
+    Target {
+        ch_url: crate::servers::clickhouse_url(),
+        db: unique(prefix),
+        redis_url: crate::servers::redis_url(),
+        prefix: unique(prefix),
+    }
+}
+
+/// Fails (clearly) when ClickHouse or Redis of `t` is unreachable.
+pub fn require_servers(t: &Target) {
+    let ok = ureq::get(&format!("{}/ping", t.ch_url)).call().is_ok();
+    assert!(ok, "ClickHouse is not reachable at {}: run `scripts/services.sh up` or set TICKFLOW_TEST_CLICKHOUSE_URL", t.ch_url);
+    let r = redis::Client::open(t.redis_url.as_str())
+        .and_then(|c| c.get_connection_with_timeout(std::time::Duration::from_secs(3)));
+    assert!(
+        r.is_ok(),
+        "Redis is not reachable at {}: run `scripts/services.sh up` or set TICKFLOW_TEST_REDIS_URL",
+        t.redis_url
+    );
+}
+
+/// Drops the target's database and deletes its keys.
+pub fn cleanup(t: &Target) {
+    let _ = ureq::post(&format!("{}/", t.ch_url))
+        .send_string(&format!("DROP DATABASE IF EXISTS {}", t.db));
+    if let Ok(mut con) = redis::Client::open(t.redis_url.as_str()).and_then(|c| c.get_connection())
+    {
+        let keys: Vec<String> = redis::cmd("KEYS")
+            .arg(format!("{}:*", t.prefix))
+            .query(&mut con)
+            .unwrap_or_default();
+        if !keys.is_empty() {
+            let _: redis::RedisResult<()> = redis::cmd("DEL").arg(keys).query(&mut con);
+        }
+    }
 }
