@@ -20,6 +20,7 @@ fn doc(feed: FeedId, offset: u64, empty: bool) -> RawDocument {
         format: None,
         ingested_at_ms: 0,
         last: empty,
+        idle: false,
     }
 }
 
