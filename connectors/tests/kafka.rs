@@ -300,9 +300,10 @@ fn a_followed_partition_survives_a_broker_outage_and_reports_idle() {
     let first = read(&mut r, 1);
     assert_eq!(messages(&first).len(), 1);
     assert!(!first[0].last);
-    // Silent for the idle timeout: one empty `last` marker, then nothing.
+    // Silent for the idle timeout: one empty idle marker (not the end of the feed), then nothing.
     let idle = read(&mut r, 1);
-    assert!(idle[0].last && idle[0].bytes.is_empty() && idle[0].batch > first[0].batch);
+    assert!(idle[0].idle && !idle[0].last);
+    assert!(idle[0].bytes.is_empty() && idle[0].batch > first[0].batch);
     assert_eq!(broker.command("down 1"), "ok");
     let until = Instant::now() + Duration::from_secs(2);
     while Instant::now() < until {
