@@ -50,6 +50,11 @@ impl SourceReader for Chain {
         self.readers.iter().flat_map(|r| r.positions()).collect()
     }
 
+    fn next_batch_floor(&self) -> Option<u64> {
+        let floor = self.readers.get(self.current)?.next_batch_floor()?;
+        Some(floor.saturating_add(self.base))
+    }
+
     fn health(&self) -> SourceHealth {
         match self.readers.get(self.current) {
             Some(r) => r.health(),

@@ -47,4 +47,11 @@ pub trait SourceReader {
     fn positions(&self) -> Vec<Position>;
     /// Current health.
     fn health(&self) -> SourceHealth;
+    /// After a [`Poll::Pending`]: the least batch number any later document can carry, when
+    /// the reader knows one. The source then advances its timely time there, so the batches
+    /// handed out so far complete downstream without waiting for more input (a followed Kafka
+    /// partition that went quiet). `None`: no promise.
+    fn next_batch_floor(&self) -> Option<u64> {
+        None
+    }
 }

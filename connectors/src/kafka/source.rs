@@ -440,4 +440,11 @@ impl SourceReader for KafkaReader {
     fn health(&self) -> SourceHealth {
         self.health.clone()
     }
+
+    /// Batches are stamped with the current round, which never goes back; queued documents
+    /// may carry an earlier one.
+    fn next_batch_floor(&self) -> Option<u64> {
+        let queued = self.queue.iter().map(|d| d.batch).min();
+        Some(queued.map_or(self.round, |q| q.min(self.round)))
+    }
 }

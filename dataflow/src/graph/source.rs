@@ -93,6 +93,14 @@ pub fn read_documents<'scope>(
                         output.session(&*c).give(doc);
                     }
                     Poll::Pending => {
+                        // Nothing later can be earlier than the reader's floor: move there, so
+                        // the batches handed out so far complete downstream now.
+                        if let Some(floor) = reader.next_batch_floor() {
+                            if floor > *c.time() {
+                                c.downgrade(&floor);
+                                progress.advance(floor);
+                            }
+                        }
                         activator.activate_after(std::time::Duration::from_millis(10));
                         return;
                     }
