@@ -7,10 +7,11 @@
 //! one, including those whose event time is after `valid_from` (emitted ticks are not
 //! rewritten). A followed run has no clean stop yet: the test ends it with SIGKILL (`Child::kill`).
 //!
-//! Found here: with `--follow`, nothing a partition delivered reaches any sink until the
-//! partition has been silent for `aggregation.idle_timeout_ms` (default 60 s) and its idle marker
-//! is sent; the test sets 300 ms. The reference change is awaited by time (30 refresh
-//! intervals), as the run reports no "change applied" event.
+//! Found here (since fixed: a pending source now moves its time to the reader's next round):
+//! with `--follow`, what a partition delivered reached the sinks only once the partition had been
+//! silent for `aggregation.idle_timeout_ms` and sent its idle marker; the test still sets 300 ms.
+//! The reference change is awaited by time (30 refresh intervals), as the run reports no
+//! "change applied" event.
 
 use super::{tickflow, Target};
 use connectors::kafka::mock::MockBroker;
