@@ -39,14 +39,9 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("..")
 }
 
-/// Runs the pipeline in-process on `inputs` into `out` with `workers` workers.
-pub fn run_to_dir(
-    inputs: &[String],
-    out: &Path,
-    workers: usize,
-    extra_output: Option<&str>,
-) -> tickflow::summary::RunReport {
-    // Small batches, so record streams are cut into many stripes dealt across workers.
+/// Options for an in-process run on `inputs` with `workers` workers: the bundled reference
+/// data, and small batches, so record streams are cut into many stripes dealt across workers.
+fn base_options(inputs: &[String], workers: usize) -> RunOptions {
     let reference =
         tickflow::cli::reference_rows(&format!("dir:{}", repo_root().join("reference").display()))
             .expect("bundled reference data loads");
@@ -59,6 +54,17 @@ pub fn run_to_dir(
     for i in inputs {
         opts.inputs.push(parse_input(i).expect("input spec"));
     }
+    opts
+}
+
+/// Runs the pipeline in-process on `inputs` into `out` with `workers` workers.
+pub fn run_to_dir(
+    inputs: &[String],
+    out: &Path,
+    workers: usize,
+    extra_output: Option<&str>,
+) -> tickflow::summary::RunReport {
+    let mut opts = base_options(inputs, workers);
     let mut spec = format!("dir:{}", out.display());
     if let Some(q) = extra_output {
         spec.push_str(q);
@@ -130,18 +136,7 @@ pub fn run_with(
     changes: bool,
     tweak: impl FnOnce(&mut RunOptions),
 ) -> tickflow::summary::RunReport {
-    let reference =
-        tickflow::cli::reference_rows(&format!("dir:{}", repo_root().join("reference").display()))
-            .expect("bundled reference data loads");
-    let mut opts = RunOptions {
-        workers,
-        batch_max_bytes: 64 * 1024,
-        ..RunOptions::default()
-    };
-    opts.normalize.reference = reference;
-    for i in inputs {
-        opts.inputs.push(parse_input(i).expect("input spec"));
-    }
+    let mut opts = base_options(inputs, workers);
     opts.outputs
         .push(parse_output(&format!("dir:{}", out.display()), changes).expect("output spec"));
     tweak(&mut opts);
