@@ -9,6 +9,7 @@
 //! Errors are data: every fallible stage produces ticks *and* [`model::DeadLetter`]s, never a panic.
 #![deny(missing_docs)]
 
+mod chunked;
 pub mod curves;
 pub mod dedupe;
 pub mod enrich;

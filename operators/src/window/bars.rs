@@ -335,7 +335,7 @@ impl BarBook {
                         .last_window_end(intervals, inst.market, e.start)
                         .is_none_or(|end| end <= closed[slot])
                 });
-                inst.pool.drain(..done);
+                inst.pool.truncate_front(done);
             }
             insts.retain(|_, i| !i.bars.is_empty() || !i.pool.is_empty());
         }

@@ -3,9 +3,8 @@
 //! the bars the tick is in. The pool is read only to rescan a bar whose extremes went stale.
 
 use super::ohlc::{BarState, Entry};
+use crate::chunked::{ChunkDeque, Pos};
 use crate::model::{Bar, BarInterval, EpochMs, Market, Tick};
-use std::collections::VecDeque;
-use std::ops::Range;
 
 /// One open window's bar.
 #[derive(Debug)]
@@ -24,8 +23,9 @@ pub(super) struct InstrumentBars {
     pub(super) bars: Vec<OpenBar>,
     /// Position in `bars` of the last window hit, per interval (a hint; checked before use).
     hint: [usize; 5],
-    /// The live ticks of the open bars, each once, sorted by interval_start.
-    pub(super) pool: VecDeque<Entry>,
+    /// The live ticks of the open bars, each once, sorted by interval_start (in chunks: the
+    /// pool of a 1-hour window holds thousands of ticks, and never grows by copying them).
+    pub(super) pool: ChunkDeque<Entry>,
     pub(super) touched_gen: u64,
 }
 
@@ -35,7 +35,7 @@ impl InstrumentBars {
             market,
             bars: Vec::new(),
             hint: [0; 5],
-            pool: VecDeque::new(),
+            pool: ChunkDeque::default(),
             touched_gen: 0,
         }
     }
@@ -60,16 +60,17 @@ impl InstrumentBars {
     /// False when no entry of that bar matches.
     pub(super) fn retract(&mut self, tick: &Tick, interval: BarInterval, start: EpochMs) -> bool {
         let m = bit(interval);
-        let same_start = span(
+        let (from, to) = span(
             &self.pool,
             tick.interval_start_ms,
             tick.interval_start_ms + 1,
         );
-        let found = same_start.rev().find(|&i| {
-            self.pool
-                .get(i)
-                .is_some_and(|x| x.mask & m != 0 && x.matches(tick))
-        });
+        let found = self
+            .pool
+            .range(from, to)
+            .rev()
+            .find(|(_, x)| x.mask & m != 0 && x.matches(tick))
+            .map(|(i, _)| i);
         let (Some(i), Some(p)) = (found, self.find(interval, start)) else {
             return false;
         };
@@ -101,16 +102,23 @@ pub(super) fn bit(interval: BarInterval) -> u8 {
 }
 
 /// Pool positions of the entries with `from <= interval_start < to`.
-fn span(pool: &VecDeque<Entry>, from: EpochMs, to: EpochMs) -> Range<usize> {
-    pool.partition_point(|e| e.start < from)..pool.partition_point(|e| e.start < to)
+fn span(pool: &ChunkDeque<Entry>, from: EpochMs, to: EpochMs) -> (Pos, Pos) {
+    (
+        pool.partition_point(|e| e.start < from),
+        pool.partition_point(|e| e.start < to),
+    )
 }
 
 /// Rescans a bar whose extremes are stale, from the pool entries it holds.
-pub(super) fn refresh(pool: &VecDeque<Entry>, b: &mut OpenBar) {
+pub(super) fn refresh(pool: &ChunkDeque<Entry>, b: &mut OpenBar) {
     if b.state.is_stale() {
         let (from, to) = b.state.window();
         let m = bit(b.interval);
-        b.state
-            .rescan(pool.range(span(pool, from, to)).filter(|e| e.mask & m != 0));
+        let (lo, hi) = span(pool, from, to);
+        b.state.rescan(
+            pool.range(lo, hi)
+                .map(|(_, e)| e)
+                .filter(|e| e.mask & m != 0),
+        );
     }
 }
