@@ -113,6 +113,7 @@ pub fn write_sinks<'scope>(
     let mut latest_in = builder.new_input(inputs.latest, Pipeline);
     let mut curves_in = builder.new_input(inputs.curves, Pipeline);
     let mut dead_in = builder.new_input(inputs.dead, Pipeline);
+    let activator = scope.activator_for(builder.operator_info().address);
     let (out, reports) = builder.new_output::<Vec<WorkerReport>>();
     let mut out: OutputBuilder<u64, CapacityContainerBuilder<Vec<WorkerReport>>> =
         OutputBuilder::from(out);
@@ -132,6 +133,7 @@ pub fn write_sinks<'scope>(
         let mut tally = Tally::default();
         // Sinks are told when times complete and flushed at most every `flush_interval_ms`.
         let mut completed: Option<u64> = None;
+        let mut flushed_to: Option<u64> = None;
         let mut last_flush = std::time::Instant::now();
         let interval = std::time::Duration::from_millis(policy.flush_interval_ms);
         move |frontiers| {
@@ -214,23 +216,32 @@ pub fn write_sinks<'scope>(
                     for s in sinks.iter_mut() {
                         s.complete_before(f);
                     }
-                    if last_flush.elapsed() >= interval {
-                        last_flush = std::time::Instant::now();
-                        for s in sinks.iter_mut() {
-                            let max = policy.retry_max_backoff_ms;
-                            if let Err(e) = with_retry(s.as_mut(), "flush", max, |s| s.flush()) {
-                                errors.push(e);
-                            }
-                        }
-                        if !errors.is_empty() {
-                            flushed_cap = None;
-                        }
-                        if let Some(fc) = flushed_cap.as_ref() {
-                            flushed_out.activate().session(fc).give((worker, f));
-                        }
-                    }
                     if !announce {
                         tracker.borrow_mut().fold_before(Some(f));
+                    }
+                }
+            }
+            // Completed times not flushed yet are flushed once the interval has passed — also
+            // when the frontier then stays put (a quiet followed input), by waking up for it.
+            let pending = completed.filter(|f| cap.is_some() && flushed_to.is_none_or(|t| *f > t));
+            if let Some(f) = pending {
+                let since = last_flush.elapsed();
+                if since < interval {
+                    activator.activate_after(interval - since);
+                } else {
+                    last_flush = std::time::Instant::now();
+                    flushed_to = Some(f);
+                    for s in sinks.iter_mut() {
+                        let max = policy.retry_max_backoff_ms;
+                        if let Err(e) = with_retry(s.as_mut(), "flush", max, |s| s.flush()) {
+                            errors.push(e);
+                        }
+                    }
+                    if !errors.is_empty() {
+                        flushed_cap = None;
+                    }
+                    if let Some(fc) = flushed_cap.as_ref() {
+                        flushed_out.activate().session(fc).give((worker, f));
                     }
                 }
             }
