@@ -15,10 +15,11 @@
 //!
 //! Seed: `TICKFLOW_CRASH_SEED` (default 7), printed on failure.
 //!
-//! The final runs are bounded, not followed and drained: a 2-worker `--follow` run that starts
-//! on a backlog can stall (found here, not fixed: each worker's reader numbers its batches in
-//! its own rounds; the worker that read its partition's backlog in fewer batches idles at a low
-//! round once its partition is quiet, holding every later round of the other worker back).
+//! The final runs are bounded (they end by themselves, and no idle timeout decides anything).
+//! Found with a followed-and-drained variant (fixed in `write_sinks`): sinks were flushed only
+//! when the frontier advanced *and* the flush interval had passed, so when a followed input went
+//! quiet right after a flush its tail stayed in the sinks' buffers (and uncommitted) until more
+//! data came — about one run in two under load never saw all its ticks in ClickHouse.
 
 use super::{tickflow, Target};
 use connectors::kafka::mock::MockBroker;
