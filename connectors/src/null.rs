@@ -16,6 +16,9 @@ impl Sink for NullSink {
     fn kind(&self) -> &'static str {
         "null"
     }
+    fn durable_on_flush(&self) -> bool {
+        true // nothing to keep
+    }
     fn write(&mut self, _time: u64, update: Update<'_>) -> Result<(), SinkError> {
         match update {
             Update::Tick(..) => self.ticks += 1,

@@ -48,6 +48,13 @@ pub trait Sink {
     fn write(&mut self, time: u64, update: Update<'_>) -> Result<(), SinkError>;
     /// Makes everything written so far durable.
     fn flush(&mut self) -> Result<(), SinkError>;
+    /// Whether a successful [`Sink::flush`] (after [`Sink::complete_before`]) really leaves
+    /// every update of the completed times durable at its destination, so input positions may
+    /// be committed while the job runs. Default `false`: sinks that write at `finish()` (`dir:`)
+    /// or to a stream nobody can re-read (`stdout`) allow commits only at the end of a run.
+    fn durable_on_flush(&self) -> bool {
+        false
+    }
     /// Every update at a time before `frontier` has been written: those times are complete, so a
     /// retraction seen at one of them that no `+1` of the same key followed is final. The runtime
     /// calls this when its inputs' frontier advances. Default: nothing (sinks that write every

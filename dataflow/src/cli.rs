@@ -319,6 +319,7 @@ pub fn resolve_run(config: &Config, args: &RunArgs) -> Result<RunOptions, Vec<St
     opts.aggregation = aggregation_options(config);
     opts.kafka = crate::runtime::kafka_settings(&config.kafka, &mut errors);
     opts.idle_timeout_ms = config.aggregation.idle_timeout_ms;
+    opts.commit_interval_ms = config.kafka.commit_interval_ms;
     if opts.follow
         && opts
             .inputs

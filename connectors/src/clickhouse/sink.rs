@@ -188,6 +188,9 @@ impl Sink for ClickhouseSink {
     fn kind(&self) -> &'static str {
         "clickhouse"
     }
+    fn durable_on_flush(&self) -> bool {
+        true
+    }
 
     fn write(&mut self, time: u64, update: Update<'_>) -> Result<(), SinkError> {
         let (row, diff) = match update {

@@ -24,13 +24,7 @@ pub fn commit_positions(
     plan: &KafkaPlan,
     positions: &[Position],
 ) -> Result<usize, CommitError> {
-    let mut list = TopicPartitionList::new();
-    for pos in positions {
-        if let Some(p) = plan.partitions.iter().find(|p| p.feed == pos.feed) {
-            list.add_partition_offset(&p.topic, p.partition, Offset::Offset(pos.next as i64))
-                .map_err(|e| CommitError(e.to_string()))?;
-        }
-    }
+    let list = position_list(plan, positions).map_err(CommitError)?;
     let count = list.count();
     if count == 0 {
         return Ok(0);
@@ -51,4 +45,19 @@ pub fn commit_positions(
             }
         }
     }
+}
+
+/// The partition list of `positions` (feeds of `plan` only; others are ignored).
+pub(crate) fn position_list(
+    plan: &KafkaPlan,
+    positions: &[Position],
+) -> Result<TopicPartitionList, String> {
+    let mut list = TopicPartitionList::new();
+    for pos in positions {
+        if let Some(p) = plan.partitions.iter().find(|p| p.feed == pos.feed) {
+            list.add_partition_offset(&p.topic, p.partition, Offset::Offset(pos.next as i64))
+                .map_err(|e| e.to_string())?;
+        }
+    }
+    Ok(list)
 }

@@ -4,11 +4,13 @@
 //! - [`plan`]: input topics → one feed per partition, dealt deterministically to all workers.
 //! - [`partition`] and [`source`]: the reader (positions, bounded and follow modes, idle
 //!   partitions, consumer lag, commits).
-//! - [`commit`]: committing the positions found safe at the end of a run.
+//! - [`commit`]: committing the positions found safe at the end of a run; [`committer`]:
+//!   committing them periodically while it runs, from a background thread.
 //! - [`encode`] and [`sink`]: one message per view change, keyed, with id/version/final/diff.
 //! - [`mock`]: the test broker (librdkafka's mock cluster), also behind `tickflow-mock-kafka`.
 
 pub mod commit;
+pub mod committer;
 pub mod config;
 pub mod encode;
 pub mod mock;
@@ -18,6 +20,7 @@ pub mod sink;
 pub mod source;
 
 pub use commit::commit_positions;
+pub use committer::Committer;
 pub use config::{KafkaSettings, KafkaTopics, OffsetReset, Password};
 pub use plan::{KafkaPlan, KafkaPlanError, PartitionPlan};
 pub use sink::KafkaSink;

@@ -130,6 +130,9 @@ impl Sink for KafkaSink {
     fn kind(&self) -> &'static str {
         "kafka"
     }
+    fn durable_on_flush(&self) -> bool {
+        true
+    }
 
     fn write(&mut self, _time: u64, update: Update<'_>) -> Result<(), SinkError> {
         self.buf.clear();

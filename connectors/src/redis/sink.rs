@@ -242,6 +242,9 @@ impl Sink for RedisSink {
     fn kind(&self) -> &'static str {
         "redis"
     }
+    fn durable_on_flush(&self) -> bool {
+        true
+    }
 
     fn write(&mut self, time: u64, update: Update<'_>) -> Result<(), SinkError> {
         let prefix = self.cfg.key_prefix.as_str();

@@ -208,6 +208,9 @@ pub struct KafkaConfig {
     pub auto_offset_reset: OffsetReset,
     /// Consumer session timeout.
     pub session_timeout_ms: u64,
+    /// Safe positions are committed at most this often while a job runs (sinks durable on
+    /// flush only); 0 = only at the end of a run.
+    pub commit_interval_ms: u64,
     /// Topic names.
     pub topics: KafkaTopics,
     /// Format hint per input topic (a format name of SPEC §2.1), for topics whose messages

@@ -12,8 +12,13 @@
 //! accepted tick (dead letters, late data, empty idle markers) need nothing.
 //!
 //! The tracker does not know whether the sinks are durable: callers commit its positions only
-//! after the sinks flushed everything derived from the ticks it released (at the end of a run:
-//! after every sink's `finish()` succeeded). It never fails.
+//! after the sinks flushed everything derived from the ticks it released. It keeps what it
+//! learns per timely time and folds it only up to a limit ([`CommitTracker::fold_before`]): the
+//! positions it then gives account only for documents handed out, ticks judged and watermarks
+//! reached at times before that limit — the outputs of exactly those times are what a flush of
+//! every worker's sinks past the limit made durable (periodic commits, `graph::periodic`). At
+//! the end of a run the limit is `None` (everything; after every sink's `finish()` succeeded).
+//! It never fails.
 
 use connectors::source::Position;
 use operators::lateness::LatenessPolicy;
@@ -31,13 +36,21 @@ pub struct CommitTracker {
     feeds: BTreeSet<FeedId>,
     policy: Arc<LatenessPolicy>,
     windows: WindowAssigner,
-    /// Per feed, per timely time: the next offset after the documents handed out at that time.
+    /// Per feed, per timely time: the next offset after the documents handed out at that time
+    /// (times not folded yet).
     handed: BTreeMap<FeedId, BTreeMap<u64, u64>>,
-    /// Per feed: the next offset after every record whose ticks have all been judged.
+    /// Every tick of the times before this has been judged (`None`: of all times).
+    judged_frontier: Option<u64>,
+    /// Per feed: the next offset after every record whose ticks have all been judged (folded).
     judged_next: BTreeMap<FeedId, u64>,
     /// Per feed, per record offset: the least `G` that releases all of its ticks.
     needed: BTreeMap<FeedId, BTreeMap<u64, EpochMs>>,
+    /// Per timely time: the global watermark reached at it (times not folded yet).
+    marks: BTreeMap<u64, EpochMs>,
+    /// The global watermark of the folded times.
     global_ms: EpochMs,
+    /// The worker's sinks finished: no periodic commit may follow.
+    finished: bool,
 }
 
 /// The shared handle of one worker's tracker.
@@ -51,9 +64,12 @@ impl CommitTracker {
             policy,
             windows: WindowAssigner::new(),
             handed: BTreeMap::new(),
+            judged_frontier: Some(0),
             judged_next: BTreeMap::new(),
             needed: BTreeMap::new(),
+            marks: BTreeMap::new(),
             global_ms: EpochMs::MIN,
+            finished: false,
         }
     }
 
@@ -79,17 +95,10 @@ impl CommitTracker {
 
     /// Every tick of times before `frontier` has been judged (`None`: of all times).
     pub fn judged_before(&mut self, frontier: Option<u64>) {
-        for (feed, times) in self.handed.iter_mut() {
-            let rest = match frontier {
-                Some(f) => times.split_off(&f),
-                None => BTreeMap::new(),
-            };
-            if let Some(next) = times.values().max() {
-                let j = self.judged_next.entry(*feed).or_insert(0);
-                *j = (*j).max(*next);
-            }
-            *times = rest;
-        }
+        self.judged_frontier = match (self.judged_frontier, frontier) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            _ => None,
+        };
     }
 
     /// An accepted tick: its record is needed until `G` closes its largest window.
@@ -125,22 +134,58 @@ impl CommitTracker {
         *slot = (*slot).max(release);
     }
 
-    /// The global watermark advanced to `g`.
+    /// The global watermark advanced to `g` at timely time `time`.
+    pub fn mark(&mut self, time: u64, g: EpochMs) {
+        let slot = self.marks.entry(time).or_insert(g);
+        *slot = (*slot).max(g);
+    }
+
+    /// The global watermark advanced to `g` (at time 0: folded by any later limit).
     pub fn watermark(&mut self, g: EpochMs) {
-        self.global_ms = self.global_ms.max(g);
+        self.mark(0, g);
     }
 
     fn released(&self, release: EpochMs) -> bool {
         self.global_ms == EpochMs::MAX || self.global_ms >= release
     }
 
-    /// The positions that are safe to commit now (see the module doc), one per feed that has
-    /// judged records.
-    pub fn safe_positions(&mut self) -> Vec<Position> {
+    /// Takes into account what happened at times before `limit` (`None`: at all times) and was
+    /// judged: documents handed out and watermarks reached. Call it only with a limit whose
+    /// outputs are durable in every worker's sinks (or at the end, with `None`).
+    pub fn fold_before(&mut self, limit: Option<u64>) {
+        let limit = match (limit, self.judged_frontier) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, None) => a,
+            (None, b) => b,
+        };
+        for (feed, times) in self.handed.iter_mut() {
+            let rest = match limit {
+                Some(f) => times.split_off(&f),
+                None => BTreeMap::new(),
+            };
+            if let Some(next) = times.values().max() {
+                let j = self.judged_next.entry(*feed).or_insert(0);
+                *j = (*j).max(*next);
+            }
+            *times = rest;
+        }
+        let rest = match limit {
+            Some(f) => self.marks.split_off(&f),
+            None => BTreeMap::new(),
+        };
+        if let Some(g) = self.marks.values().max() {
+            self.global_ms = self.global_ms.max(*g);
+        }
+        self.marks = rest;
         let g = self.global_ms;
         for records in self.needed.values_mut() {
             records.retain(|_, release| !(g == EpochMs::MAX || g >= *release));
         }
+    }
+
+    /// The positions that are safe to commit as far as folded (see the module doc), one per
+    /// feed that has judged records.
+    pub fn positions(&self) -> Vec<Position> {
         self.judged_next
             .iter()
             .map(|(feed, judged)| {
@@ -151,6 +196,27 @@ impl CommitTracker {
                 }
             })
             .collect()
+    }
+
+    /// The positions safe once everything judged so far is durable (the end of a run).
+    pub fn safe_positions(&mut self) -> Vec<Position> {
+        self.fold_before(None);
+        self.positions()
+    }
+
+    /// The global watermark of the folded times.
+    pub fn folded_watermark(&self) -> EpochMs {
+        self.global_ms
+    }
+
+    /// The worker's sinks finished (no periodic commit may follow the end-of-run one).
+    pub fn finish(&mut self) {
+        self.finished = true;
+    }
+
+    /// Whether [`CommitTracker::finish`] was called.
+    pub fn finished(&self) -> bool {
+        self.finished
     }
 
     /// Records still needed by open state, all feeds (for logs and tests).
@@ -177,10 +243,16 @@ pub fn track_accepted<'scope>(
     })
 }
 
-/// Taps the global watermark marks into `tracker`.
+/// Taps the global watermark marks (with their times) into `tracker`.
 pub fn track_marks<'scope>(
     marks: Stream<'scope, u64, Vec<EpochMs>>,
     tracker: SharedTracker,
 ) -> Stream<'scope, u64, Vec<EpochMs>> {
-    marks.inspect(move |g| tracker.borrow_mut().watermark(*g))
+    marks.inspect_core(move |event| {
+        if let Ok((stamp, gs)) = event {
+            let time = stamp.elements().iter().min().copied().unwrap_or(0);
+            let mut t = tracker.borrow_mut();
+            gs.iter().for_each(|g| t.mark(time, *g));
+        }
+    })
 }

@@ -5,6 +5,7 @@
 
 mod commit;
 mod finalize;
+mod periodic;
 mod reference;
 mod retry;
 mod source;
@@ -14,7 +15,8 @@ pub use write::StatsHandles;
 
 pub use commit::{track_accepted, track_marks, CommitTracker, SharedTracker};
 pub use finalize::Finalize;
+pub use periodic::{commit_flushed, PeriodicCommit, SharedCommitter};
 pub use reference::live_reference;
 pub use retry::{backoff_ms, retries_total, with_retry, FlushPolicy};
 pub use source::{read_documents, SourceProgress};
-pub use write::{write_sinks, SinkInputs};
+pub use write::{write_sinks, SinkInputs, WriteStreams};

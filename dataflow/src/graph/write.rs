@@ -1,6 +1,14 @@
 //! `write_sinks`: hands every view update of this worker to its sinks and, once every input
 //! is complete, finishes the sinks and emits this worker's [`WorkerReport`].
+//!
+//! With periodic commits (a [`SharedCommitter`]) and sinks that are all durable on flush, every
+//! successful flush of all sinks at completed frontier `f` is announced on the `flushed` stream
+//! as `(worker, f)` (see `graph::periodic`); a sink error stops the announcements for good.
+//! Without, the worker's tracker is folded at each completed frontier (memory stays bounded;
+//! its positions are read only at the end). At the end the committer is closed before the
+//! report leaves, so no periodic commit can land after the end-of-run commit.
 
+use super::periodic::SharedCommitter;
 use super::retry::{with_retry, FlushPolicy};
 use crate::summary::WorkerReport;
 use connectors::sink::{Sink, SinkError, Update};
@@ -78,6 +86,14 @@ impl Tally {
     }
 }
 
+/// The outputs of [`write_sinks`].
+pub struct WriteStreams<'scope> {
+    /// One report per worker, when its sinks are finished.
+    pub reports: Stream<'scope, u64, Vec<WorkerReport>>,
+    /// `(worker, f)`: every output of times before `f` is durable in this worker's sinks.
+    pub flushed: Stream<'scope, u64, Vec<(usize, u64)>>,
+}
+
 /// Writes every update to the sinks; returns one report per worker when they are finished.
 /// The report carries the positions `tracker` finds safe once the inputs are complete; they may
 /// be committed only if no worker reports a sink error.
@@ -88,7 +104,8 @@ pub fn write_sinks<'scope>(
     stats: StatsHandles,
     policy: FlushPolicy,
     tracker: super::SharedTracker,
-) -> Stream<'scope, u64, Vec<WorkerReport>> {
+    committer: Option<SharedCommitter>,
+) -> WriteStreams<'scope> {
     let scope = inputs.bars.scope();
     let mut builder = OperatorBuilder::new("WriteSinks".to_owned(), scope);
     let mut ticks_in = inputs.ticks.map(|s| builder.new_input(s, Pipeline));
@@ -96,16 +113,27 @@ pub fn write_sinks<'scope>(
     let mut latest_in = builder.new_input(inputs.latest, Pipeline);
     let mut curves_in = builder.new_input(inputs.curves, Pipeline);
     let mut dead_in = builder.new_input(inputs.dead, Pipeline);
+    let activator = scope.activator_for(builder.operator_info().address);
     let (out, reports) = builder.new_output::<Vec<WorkerReport>>();
     let mut out: OutputBuilder<u64, CapacityContainerBuilder<Vec<WorkerReport>>> =
         OutputBuilder::from(out);
+    let (flushed_out, flushed) = builder.new_output::<Vec<(usize, u64)>>();
+    let mut flushed_out: OutputBuilder<u64, CapacityContainerBuilder<Vec<(usize, u64)>>> =
+        OutputBuilder::from(flushed_out);
+    // Only sinks that are all durable on flush let positions be committed while running.
+    let announce =
+        committer.is_some() && !sinks.is_empty() && sinks.iter().all(|s| s.durable_on_flush());
     builder.build(move |caps| {
-        // The initial capability is held until every input is complete, then used once.
-        let mut cap = caps.into_iter().next();
+        // The initial capabilities are held until every input is complete: the report's is
+        // used once then, the announcements' (time 0) for every announcement until then.
+        let mut caps = caps.into_iter();
+        let mut cap = caps.next();
+        let mut flushed_cap = caps.next().filter(|_| announce);
         let mut errors: Vec<String> = Vec::new();
         let mut tally = Tally::default();
         // Sinks are told when times complete and flushed at most every `flush_interval_ms`.
         let mut completed: Option<u64> = None;
+        let mut flushed_to: Option<u64> = None;
         let mut last_flush = std::time::Instant::now();
         let interval = std::time::Duration::from_millis(policy.flush_interval_ms);
         move |frontiers| {
@@ -188,14 +216,32 @@ pub fn write_sinks<'scope>(
                     for s in sinks.iter_mut() {
                         s.complete_before(f);
                     }
-                    if last_flush.elapsed() >= interval {
-                        last_flush = std::time::Instant::now();
-                        for s in sinks.iter_mut() {
-                            let max = policy.retry_max_backoff_ms;
-                            if let Err(e) = with_retry(s.as_mut(), "flush", max, |s| s.flush()) {
-                                errors.push(e);
-                            }
+                    if !announce {
+                        tracker.borrow_mut().fold_before(Some(f));
+                    }
+                }
+            }
+            // Completed times not flushed yet are flushed once the interval has passed — also
+            // when the frontier then stays put (a quiet followed input), by waking up for it.
+            let pending = completed.filter(|f| cap.is_some() && flushed_to.is_none_or(|t| *f > t));
+            if let Some(f) = pending {
+                let since = last_flush.elapsed();
+                if since < interval {
+                    activator.activate_after(interval - since);
+                } else {
+                    last_flush = std::time::Instant::now();
+                    flushed_to = Some(f);
+                    for s in sinks.iter_mut() {
+                        let max = policy.retry_max_backoff_ms;
+                        if let Err(e) = with_retry(s.as_mut(), "flush", max, |s| s.flush()) {
+                            errors.push(e);
                         }
+                    }
+                    if !errors.is_empty() {
+                        flushed_cap = None;
+                    }
+                    if let Some(fc) = flushed_cap.as_ref() {
+                        flushed_out.activate().session(fc).give((worker, f));
                     }
                 }
             }
@@ -207,9 +253,16 @@ pub fn write_sinks<'scope>(
                             errors.push(e);
                         }
                     }
+                    flushed_cap = None;
+                    if let Some(c) = committer.as_ref() {
+                        if let Some(mut c) = c.borrow_mut().take() {
+                            c.close();
+                        }
+                    }
                     errors.dedup();
                     let mut report = report(worker, &stats, &tally, std::mem::take(&mut errors));
                     let mut t = tracker.borrow_mut();
+                    t.finish();
                     report.positions = t
                         .safe_positions()
                         .into_iter()
@@ -221,7 +274,7 @@ pub fn write_sinks<'scope>(
             }
         }
     });
-    reports
+    WriteStreams { reports, flushed }
 }
 
 fn report(worker: usize, stats: &StatsHandles, tally: &Tally, errors: Vec<String>) -> WorkerReport {

@@ -9,11 +9,14 @@
 //! windows still open are not closed (they are not final). The positions each worker found safe
 //! (`graph::CommitTracker`) travel in its report to worker 0 of process 0, which commits them to
 //! the consumer group once the dataflow is done, if no sink of any worker (nor the `dir:` merge)
-//! reported an error; a run whose sinks failed commits nothing.
+//! reported an error; a run whose sinks failed commits nothing. While it runs, a Kafka job whose
+//! sinks are all durable on flush also commits periodically, each worker its own partitions,
+//! once every worker flushed past the frontier the positions were computed at
+//! (`graph::commit_flushed`, every `kafka.commit_interval_ms`).
 
 use crate::graph::{
-    live_reference, read_documents, track_accepted, track_marks, write_sinks, CommitTracker,
-    Finalize, FlushPolicy, SinkInputs, SourceProgress, StatsHandles,
+    commit_flushed, live_reference, read_documents, track_accepted, track_marks, write_sinks,
+    CommitTracker, Finalize, FlushPolicy, PeriodicCommit, SinkInputs, SourceProgress, StatsHandles,
 };
 use crate::spec::{InputSpec, OutputSpec};
 use crate::summary::RunReport;
@@ -212,6 +215,7 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
             .collect(),
     );
     let commit_plan = kafka_plan.clone();
+    let periodic_plan = kafka_plan.clone();
     let kafka_settings = opts.kafka.clone();
     let opts = Arc::new(opts);
     let started = Instant::now();
@@ -274,6 +278,13 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
                 ))),
                 _ => None,
             };
+        // Periodic commits: Kafka inputs and a commit interval (the sinks decide in write_sinks).
+        let committer = match (&periodic_plan, opts.commit_interval_ms) {
+            (Some(kp), ms) if ms > 0 => Some(Rc::new(RefCell::new(Some(
+                connectors::kafka::Committer::start(opts.kafka.clone(), kp.clone()),
+            )))),
+            _ => None,
+        };
         worker.dataflow::<u64, _, _>(|scope| {
             let progress = SourceProgress::default();
             let docs = read_documents(
@@ -321,11 +332,29 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
                 curves: scope.concatenate([views.delivery, forward]),
                 dead: scope.concatenate([parsed.dead, judged.late]),
             };
-            write_sinks(inputs, sinks, index, stats, flush_policy, tracker.clone()).finalize(
-                dirs.clone(),
-                workers_total,
-                result.clone(),
+            let written = write_sinks(
+                inputs,
+                sinks,
+                index,
+                stats,
+                flush_policy,
+                tracker.clone(),
+                committer.clone(),
             );
+            written
+                .reports
+                .finalize(dirs.clone(), workers_total, result.clone());
+            if let Some(committer) = committer.clone() {
+                commit_flushed(
+                    written.flushed,
+                    tracker.clone(),
+                    PeriodicCommit {
+                        committer,
+                        interval: Duration::from_millis(opts.commit_interval_ms),
+                        workers: workers_total,
+                    },
+                );
+            }
         });
         while worker.has_dataflows() {
             worker.step_or_park(None);

@@ -39,6 +39,9 @@ pub struct RunOptions {
     pub follow: bool,
     /// Follow mode: a Kafka partition silent this long stops holding the global watermark back.
     pub idle_timeout_ms: u64,
+    /// Kafka runs whose sinks are all durable on flush commit safe positions at most this
+    /// often while running (`kafka.commit_interval_ms`); 0 = only at the end of the run.
+    pub commit_interval_ms: u64,
     /// Kafka positions to resume from, (topic, partition) → next offset; partitions not listed
     /// start at the consumer group's committed offset.
     pub kafka_start: BTreeMap<(String, i32), u64>,
@@ -174,6 +177,7 @@ impl Default for RunOptions {
             kafka: KafkaSettings::default(),
             follow: false,
             idle_timeout_ms: 60_000,
+            commit_interval_ms: 5_000,
             kafka_start: BTreeMap::new(),
             sinks: SinkOptions::default(),
         }

@@ -98,3 +98,55 @@ fn a_record_is_held_by_its_latest_window_and_the_oldest_needed_record_wins() {
     t.needs(0, 1, Market::Pjm, T0);
     assert_eq!(t.needed_records(), 0);
 }
+
+#[test]
+fn folding_before_a_limit_counts_only_what_happened_at_earlier_times() {
+    let mut t = tracker();
+    // Feed 0: one record a minute at times 0..10, one tick each; all judged.
+    for i in 0..10u64 {
+        t.handed(i, &doc(0, 10 + i, false));
+        t.needs(0, 10 + i, Market::Pjm, T0 + i as i64 * MIN);
+    }
+    t.judged_before(Some(10));
+    // G reaches 05:06 at time 6 (closes 05:00-05:05) and 05:11 at time 9 (closes 05:05-05:10).
+    t.mark(6, T0 + 6 * MIN);
+    t.mark(9, T0 + 11 * MIN);
+    t.fold_before(Some(6));
+    assert_eq!(
+        t.positions(),
+        [pos(0, 10)],
+        "the mark of time 6 is not durable yet"
+    );
+    assert_eq!(t.folded_watermark(), EpochMs::MIN);
+    t.fold_before(Some(7));
+    assert_eq!(t.positions(), [pos(0, 15)]);
+    t.fold_before(Some(9));
+    assert_eq!(t.positions(), [pos(0, 15)], "G of time 9 not folded");
+    t.fold_before(Some(10));
+    assert_eq!(
+        t.positions(),
+        [pos(0, 20)],
+        "both windows closed: all judged"
+    );
+    // A limit beyond what was judged folds only what was judged.
+    t.handed(10, &doc(0, 20, false));
+    t.fold_before(Some(50));
+    assert_eq!(t.positions(), [pos(0, 20)], "time 10 not judged yet");
+}
+
+#[test]
+fn records_handed_out_at_a_time_not_yet_durable_are_not_committed_past() {
+    let mut t = tracker();
+    // Dead letters only (no accepted tick): nothing holds them but durability.
+    t.handed(0, &doc(1, 0, false));
+    t.handed(3, &doc(1, 1, false));
+    t.judged_before(None);
+    t.fold_before(Some(3));
+    assert_eq!(t.positions(), [pos(1, 1)]);
+    t.fold_before(Some(4));
+    assert_eq!(t.positions(), [pos(1, 2)]);
+}
+
+fn pos(feed: FeedId, next: u64) -> Position {
+    Position { feed, next }
+}
