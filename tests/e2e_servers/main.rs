@@ -5,6 +5,8 @@
 //! - `kafka_into_servers_equals_the_file_run`: ClickHouse (`FINAL WHERE NOT deleted`, per table)
 //!   and the served Redis keys equal the `dir:` output of the same samples run from files, all
 //!   fields but `source` and `ingested_at` (the comparison of `tests/compare.rs`).
+//! - `follow_outage` (module): a ClickHouse stop/start and a Redis restart during a `--follow`
+//!   run (private servers) lose nothing and keep memory bounded.
 //! - `reference_change` (module): a PostgreSQL reference change while a `--follow` run reads a
 //!   topic applies to later ticks at or after its `valid_from` and rewrites no emitted tick.
 //!
@@ -21,6 +23,7 @@ use tickflow_tests::compare::{
 use tickflow_tests::kafka::{produce_samples, BATCH_BYTES};
 use tickflow_tests::{repo_root, run_with};
 
+mod follow_outage;
 mod reference_change;
 
 /// The `tickflow` binary of this build (beside the test's `deps/` directory); built with

@@ -24,9 +24,14 @@ use operators::model::FeedTable;
 use rustc_hash::FxHashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
 /// Curve-point versions remembered before the cache is dropped and read back again.
 const CURVE_CACHE_MAX: usize = 1 << 20;
+
+/// Least time between two hand-overs of complete rows by [`Sink::ship`] (each insert creates
+/// a part the server has to merge).
+const SHIP_INTERVAL: Duration = Duration::from_millis(200);
 
 /// Rendered rows of one table: one `INSERT` once handed to the I/O thread.
 #[derive(Default)]
@@ -82,6 +87,7 @@ pub struct ClickhouseSink {
     complete_before: Option<u64>,
     counts: [u64; 5],
     rows_written: Arc<AtomicU64>,
+    last_ship: Instant,
 }
 
 impl From<ClickhouseError> for SinkError {
@@ -133,6 +139,7 @@ impl ClickhouseSink {
             complete_before: None,
             counts: [0; 5],
             rows_written,
+            last_ship: Instant::now(),
         })
     }
 
@@ -170,7 +177,7 @@ impl ClickhouseSink {
         self.counts[t] += 1;
         self.pending[t].apply(row.key.clone(), row, diff, time);
         if self.pending_rows() >= self.cfg.batch_max_rows.max(1) {
-            self.ship(Drain::Live)?;
+            self.hand_over(Drain::Live)?;
         }
         Ok(())
     }
@@ -209,7 +216,8 @@ impl ClickhouseSink {
 
     /// Renders the drained rows into the outboxes, then hands every non-empty outbox to the I/O
     /// thread as one insert (an error is the thread's last failure; the rows are kept there).
-    fn ship(&mut self, how: Drain) -> Result<(), SinkError> {
+    fn hand_over(&mut self, how: Drain) -> Result<(), SinkError> {
+        self.last_ship = Instant::now();
         let bound = match how {
             Drain::Live => Some(0),
             Drain::Complete => Some(self.complete_before.unwrap_or(0)),
@@ -254,8 +262,8 @@ impl ClickhouseSink {
     }
 
     /// Ships, then waits until the server acknowledged everything handed over.
-    fn ship_and_sync(&mut self, how: Drain) -> Result<(), SinkError> {
-        match self.ship(how) {
+    fn hand_over_and_sync(&mut self, how: Drain) -> Result<(), SinkError> {
+        match self.hand_over(how) {
             // Delivery failed earlier: `sync` retries it (and reports whether it still fails).
             Ok(()) | Err(SinkError::Unavailable(_)) => self.io.sync(),
             Err(e) => Err(e),
@@ -283,12 +291,21 @@ impl Sink for ClickhouseSink {
         self.complete_before = Some(frontier);
     }
 
+    fn ship(&mut self) -> Result<(), SinkError> {
+        // Every insert is a part on the server: hand complete rows over at most every
+        // SHIP_INTERVAL_MS (full batches go at once, from `write`).
+        if self.last_ship.elapsed() < SHIP_INTERVAL {
+            return Ok(());
+        }
+        self.hand_over(Drain::Complete)
+    }
+
     fn flush(&mut self) -> Result<(), SinkError> {
-        self.ship_and_sync(Drain::Complete)
+        self.hand_over_and_sync(Drain::Complete)
     }
 
     fn finish(&mut self) -> Result<(), SinkError> {
-        self.ship_and_sync(Drain::All)
+        self.hand_over_and_sync(Drain::All)
     }
 
     fn counts(&self) -> Vec<(&'static str, u64)> {

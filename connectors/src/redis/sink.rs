@@ -214,14 +214,14 @@ impl RedisSink {
         result
     }
 
-    fn ship(&mut self, how: Drain) -> Result<(), SinkError> {
+    fn hand_over(&mut self, how: Drain) -> Result<(), SinkError> {
         self.prepare(how);
         self.send()
     }
 
     /// Ships, then waits until Redis acknowledged everything handed over.
-    fn ship_and_sync(&mut self, how: Drain) -> Result<(), SinkError> {
-        match self.ship(how) {
+    fn hand_over_and_sync(&mut self, how: Drain) -> Result<(), SinkError> {
+        match self.hand_over(how) {
             // Delivery failed earlier: `sync` retries it (and reports whether it still fails).
             Ok(()) | Err(SinkError::Unavailable(_)) => self.io.sync(),
             Err(e) => Err(e),
@@ -320,7 +320,7 @@ impl Sink for RedisSink {
             Update::Tick(..) | Update::DeadLetter(_) => return Ok(()),
         }
         if self.pending() >= self.cfg.batch_max_keys.max(1) {
-            self.ship(Drain::Live)?;
+            self.hand_over(Drain::Live)?;
         }
         Ok(())
     }
@@ -329,12 +329,17 @@ impl Sink for RedisSink {
         self.complete_before = Some(frontier);
     }
 
+    fn ship(&mut self) -> Result<(), SinkError> {
+        // Served values are visible as soon as their time is complete (latency).
+        self.hand_over(Drain::Complete)
+    }
+
     fn flush(&mut self) -> Result<(), SinkError> {
-        self.ship_and_sync(Drain::Complete)
+        self.hand_over_and_sync(Drain::Complete)
     }
 
     fn finish(&mut self) -> Result<(), SinkError> {
-        self.ship_and_sync(Drain::All)
+        self.hand_over_and_sync(Drain::All)
     }
 
     fn counts(&self) -> Vec<(&'static str, u64)> {

@@ -97,6 +97,7 @@ pub fn write_sinks<'scope>(
     let mut curves_in = builder.new_input(inputs.curves, Pipeline);
     let mut dead_in = builder.new_input(inputs.dead, Pipeline);
     let (out, reports) = builder.new_output::<Vec<WorkerReport>>();
+    let activator = scope.activator_for(builder.operator_info().address);
     let mut out: OutputBuilder<u64, CapacityContainerBuilder<Vec<WorkerReport>>> =
         OutputBuilder::from(out);
     builder.build(move |caps| {
@@ -106,10 +107,14 @@ pub fn write_sinks<'scope>(
         let mut tally = Tally::default();
         // Sinks are told when times complete and flushed at most every `flush_interval_ms`.
         let mut completed: Option<u64> = None;
+        // Updates written or times completed since the last flush: the sinks are owed one.
+        let mut owed = false;
         let mut last_flush = std::time::Instant::now();
         let interval = std::time::Duration::from_millis(policy.flush_interval_ms);
         move |frontiers| {
+            let mut wrote = false;
             let mut write = |time: u64, u: Update<'_>| {
+                wrote = true;
                 for s in sinks.iter_mut() {
                     match s.write(time, u) {
                         Ok(()) => {}
@@ -182,24 +187,48 @@ pub fn write_sinks<'scope>(
                 .iter()
                 .filter_map(|f| f.frontier().iter().min().copied())
                 .min();
-            if let Some(f) = frontier {
-                if completed.is_none_or(|c| f > c) {
-                    completed = Some(f);
-                    for s in sinks.iter_mut() {
-                        s.complete_before(f);
-                    }
-                    if last_flush.elapsed() >= interval {
-                        last_flush = std::time::Instant::now();
-                        for s in sinks.iter_mut() {
+            let ended = frontiers.iter().all(|f| f.frontier().is_empty());
+            if let Some(f) = frontier.filter(|f| completed.is_none_or(|c| *f > c)) {
+                completed = Some(f);
+                for s in sinks.iter_mut() {
+                    s.complete_before(f);
+                }
+                owed = true;
+            }
+            // Every sink hands what is ready to its server (no waiting: sinks with an I/O thread
+            // make served values visible now) whenever something was written or completed;
+            // each flush, waiting until its sink's output is durable, follows at most every
+            // `flush_interval_ms` — the operator asks to be woken for it, since no input may
+            // come (a followed topic gone quiet) and the last rows must not wait for more.
+            if (wrote || owed) && !ended {
+                owed = true;
+                for s in sinks.iter_mut() {
+                    match s.ship() {
+                        Ok(()) => {}
+                        Err(SinkError::Unavailable(_)) => {
                             let max = policy.retry_max_backoff_ms;
                             if let Err(e) = with_retry(s.as_mut(), "flush", max, |s| s.flush()) {
                                 errors.push(e);
                             }
                         }
+                        Err(e) => errors.push(format!("{}: {e}", s.kind())),
                     }
                 }
+                let since = last_flush.elapsed();
+                if since >= interval {
+                    last_flush = std::time::Instant::now();
+                    owed = false;
+                    for s in sinks.iter_mut() {
+                        let max = policy.retry_max_backoff_ms;
+                        if let Err(e) = with_retry(s.as_mut(), "flush", max, |s| s.flush()) {
+                            errors.push(e);
+                        }
+                    }
+                } else {
+                    activator.activate_after(interval - since);
+                }
             }
-            if frontiers.iter().all(|f| f.frontier().is_empty()) {
+            if ended {
                 if let Some(cap) = cap.take() {
                     for s in sinks.iter_mut() {
                         let max = policy.retry_max_backoff_ms;
