@@ -12,7 +12,8 @@
 #    ticks/s for SECONDS (one document every 10 ms, each tick's event time = its produce time)
 #    and subscribes to Redis `projection.updates`: latency = receive time of a latest_price
 #    update − event time of that price (produce → visible in Redis). The followed run is ended
-#    with SIGKILL (no clean stop for --follow yet).
+#    with SIGKILL. `output.flush_interval_ms` is FLUSH_MS (default 1000, the config default:
+#    sinks hand complete rows to their servers between flushes, see docs/design.md).
 #
 # Needs the test servers (scripts/services.sh up). Uses its own ClickHouse database and Redis
 # key prefix, dropped at the end.
@@ -58,8 +59,9 @@ start_helper() {
 }
 stop_helper() { exec 3>&-; wait "$HELPER_PID" 2>/dev/null || true; HELPER_PID=""; }
 
+# With ENV_EXEC set, the calling (sub)shell becomes tickflow, so `$!` of `env_run … &` is its pid.
 env_run() {
-  env -u DATA_PROC_WORKERS \
+  ${ENV_EXEC:+exec} env -u DATA_PROC_WORKERS \
     DATA_PROC_KAFKA_BOOTSTRAP="$BOOTSTRAP" \
     DATA_PROC_CLICKHOUSE_URL="$CH_URL" DATA_PROC_CLICKHOUSE_DATABASE="$DB" \
     DATA_PROC_REDIS_URL="$REDIS_URL" DATA_PROC_REDIS_KEY_PREFIX="$PREFIX" \
@@ -89,7 +91,7 @@ done
 echo "== latency: $RATE ticks/s for $SECONDS_RUN s, --follow into clickhouse + redis"
 curl -s "$CH_URL/" --data-binary "DROP DATABASE IF EXISTS $DB" >/dev/null
 start_helper latency bench.live "$RATE" "$SECONDS_RUN" "$REDIS_URL" "$PREFIX"
-env_run DATA_PROC_OUTPUT_FLUSH_INTERVAL_MS="${FLUSH_MS:-10}" \
+ENV_EXEC=1 env_run DATA_PROC_OUTPUT_FLUSH_INTERVAL_MS="${FLUSH_MS:-1000}" \
   DATA_PROC_AGGREGATION_IDLE_TIMEOUT_MS="${IDLE_TIMEOUT_MS:-60000}" \
   "$BIN/tickflow" run --follow --input kafka:bench.live -w 2 --output clickhouse --output redis \
   >"$TMP/follow.out" 2>"$TMP/follow.err" &

@@ -170,10 +170,21 @@ pub fn assert_clickhouse_equals_dir(t: &Target, out: &Path) {
 
 /// [`assert_clickhouse_equals_dir`] for some of the tables.
 pub fn assert_tables_equal_dir(t: &Target, out: &Path, tables: &[(&str, &str)]) {
+    assert_tables_equal_dir_where(t, out, tables, &|_| true);
+}
+
+/// [`assert_tables_equal_dir`] over the ClickHouse rows `keep` accepts.
+pub fn assert_tables_equal_dir_where(
+    t: &Target,
+    out: &Path,
+    tables: &[(&str, &str)],
+    keep: &dyn Fn(&Obj) -> bool,
+) {
     for &(table, stem) in tables {
         let dir = dir_records(out, stem);
         let ch: BTreeMap<String, Obj> = ch_rows(t, table)
             .into_iter()
+            .filter(|r| keep(r))
             .map(|r| (key_of(table, &r), r))
             .collect();
         assert_eq!(
@@ -292,10 +303,22 @@ pub fn served_keys(con: &mut redis::Connection, prefix: &str) -> Vec<String> {
 }
 
 pub fn assert_redis_equals_dir(t: &Target, out: &Path) -> BTreeMap<String, Obj> {
-    let want = expected_redis(t, out);
+    assert_redis_equals_dir_where(t, out, &|_| true)
+}
+
+/// [`assert_redis_equals_dir`] over the served keys `keep` accepts.
+pub fn assert_redis_equals_dir_where(
+    t: &Target,
+    out: &Path,
+    keep: &dyn Fn(&str) -> bool,
+) -> BTreeMap<String, Obj> {
+    let mut want = expected_redis(t, out);
+    want.retain(|k, _| keep(k));
     let mut con = redis_con(t);
+    let mut served = served_keys(&mut con, &t.prefix);
+    served.retain(|k| keep(k));
     assert_eq!(
-        served_keys(&mut con, &t.prefix),
+        served,
         want.keys().cloned().collect::<Vec<_>>(),
         "served keys"
     );

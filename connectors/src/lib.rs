@@ -15,6 +15,7 @@ pub mod generator;
 pub mod kafka;
 pub mod netting;
 pub mod null;
+pub mod offload;
 pub mod postgres;
 pub mod redis;
 pub mod reference;

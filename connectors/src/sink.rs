@@ -55,6 +55,14 @@ pub trait Sink {
     fn durable_on_flush(&self) -> bool {
         false
     }
+    /// Hands what is ready (live rows, retractions of complete times) to the server without
+    /// waiting for it to be durable — for sinks whose server I/O runs on their own thread, so
+    /// that served values become visible between flushes. The runtime calls it whenever the
+    /// inputs' frontier advances (after [`Sink::complete_before`]); an error is handled like a
+    /// flush's. Default: nothing (the sink writes at `flush`).
+    fn ship(&mut self) -> Result<(), SinkError> {
+        Ok(())
+    }
     /// Every update at a time before `frontier` has been written: those times are complete, so a
     /// retraction seen at one of them that no `+1` of the same key followed is final. The runtime
     /// calls this when its inputs' frontier advances. Default: nothing (sinks that write every

@@ -7,6 +7,8 @@
 //!   fields but `source` and `ingested_at` (the comparison of `tests/compare.rs`).
 //! - `crash_restart` (module): a `--follow` run SIGKILLed at seeded random points and restarted
 //!   ends with ClickHouse and Redis identical to an uninterrupted run.
+//! - `follow_outage` (module): a ClickHouse stop/start and a Redis restart during a `--follow`
+//!   run (private servers) lose nothing and keep memory bounded.
 //! - `reference_change` (module): a PostgreSQL reference change while a `--follow` run reads a
 //!   topic applies to later ticks at or after its `valid_from` and rewrites no emitted tick.
 //!
@@ -24,6 +26,7 @@ use tickflow_tests::kafka::{produce_samples, BATCH_BYTES};
 use tickflow_tests::{repo_root, run_with};
 
 mod crash_restart;
+mod follow_outage;
 mod reference_change;
 
 /// The `tickflow` binary of this build (beside the test's `deps/` directory); built with

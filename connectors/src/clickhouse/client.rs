@@ -25,7 +25,8 @@ pub enum ClickhouseError {
     Config(String),
 }
 
-/// A connection pool to one ClickHouse HTTP endpoint.
+/// A connection pool to one ClickHouse HTTP endpoint (clones share the pool).
+#[derive(Clone)]
 pub struct Client {
     agent: ureq::Agent,
     base: String,

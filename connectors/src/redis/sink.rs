@@ -7,22 +7,28 @@
 //! value already served is kept); a retracted curve point leaves the snapshot. Ticks and dead
 //! letters are not served from Redis.
 //!
-//! Prepared commands stay in an outbox until Redis acknowledged the pipeline. A broken
-//! connection (Redis restarted) → [`SinkError::Unavailable`]; the next flush reconnects,
-//! reloads the scripts and re-sends the outbox (the guards make the repeat harmless). A
-//! `NOSCRIPT` answer reloads the scripts and re-sends once. Anything else Redis refuses
-//! (wrong type at a key, script error) → [`SinkError::Fatal`].
+//! The worker nets and prepares the commands; pipelines of up to [`PIPELINE_MAX`] commands are
+//! sent by the sink's I/O thread ([`crate::offload`], bounded queue), and `flush`/`finish`
+//! return once Redis acknowledged every pipeline handed over before them. A broken connection
+//! (Redis restarted) → [`SinkError::Unavailable`]; the next attempt reconnects, reloads the
+//! scripts and re-sends the whole pipeline (the guards make the repeat harmless). A `NOSCRIPT`
+//! answer reloads the scripts and re-sends once. Anything else Redis refuses (wrong type at a
+//! key, script error) → [`SinkError::Fatal`].
 
 use super::config::RedisConfig;
 use super::keys;
 use super::script::{self, guard_key, point_versions_key, points_key};
 use crate::netting::{Net, Netting};
+use crate::offload::{Offload, Transport};
 use crate::sink::{Sink, SinkError, Update};
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 /// Commands per pipeline round trip.
 const PIPELINE_MAX: usize = 1_000;
+
+/// Least time between two hand-overs by [`Sink::ship`].
+const SHIP_INTERVAL: Duration = Duration::from_millis(200);
 
 /// A served value (latest price or bar) with its live and deletion versions.
 #[derive(Debug, PartialEq, Eq)]
@@ -45,8 +51,7 @@ struct Point {
 
 /// One worker's Redis sink.
 pub struct RedisSink {
-    client: redis::Client,
-    con: Option<redis::Connection>,
+    io: Offload<redis::Pipeline>,
     cfg: RedisConfig,
     value_sha: String,
     curve_sha: String,
@@ -55,6 +60,14 @@ pub struct RedisSink {
     outbox: Vec<redis::Cmd>,
     complete_before: Option<u64>,
     counts: [u64; 3],
+    last_ship: std::time::Instant,
+}
+
+/// Sends pipelines on the I/O thread over one connection, (re)connected on demand.
+struct Sender {
+    client: redis::Client,
+    con: Option<redis::Connection>,
+    timeout: Duration,
 }
 
 fn unavailable(e: &redis::RedisError) -> bool {
@@ -104,9 +117,13 @@ impl RedisSink {
             None => redis::Client::open(cfg.url.as_str()),
         }
         .map_err(|e| SinkError::Fatal(format!("redis url: {:?}", e.kind())))?;
-        Ok(RedisSink {
+        let sender = Sender {
             client,
             con: None,
+            timeout: Duration::from_millis(cfg.timeout_ms.max(1)),
+        };
+        Ok(RedisSink {
+            io: Offload::start("redis-sink", sender)?,
             cfg,
             value_sha: script::sha(script::VALUE),
             curve_sha: script::sha(script::CURVE),
@@ -115,24 +132,8 @@ impl RedisSink {
             outbox: Vec::new(),
             complete_before: None,
             counts: [0; 3],
+            last_ship: std::time::Instant::now(),
         })
-    }
-
-    fn connection(&mut self) -> Result<&mut redis::Connection, SinkError> {
-        if self.con.is_none() {
-            let timeout = Duration::from_millis(self.cfg.timeout_ms.max(1));
-            let mut con = self
-                .client
-                .get_connection_with_timeout(timeout)
-                .map_err(sink_error)?;
-            con.set_read_timeout(Some(timeout)).map_err(sink_error)?;
-            con.set_write_timeout(Some(timeout)).map_err(sink_error)?;
-            script::load(&mut con).map_err(sink_error)?;
-            self.con = Some(con);
-        }
-        self.con
-            .as_mut()
-            .ok_or_else(|| SinkError::Unavailable("redis: not connected".into()))
     }
 
     fn value_cmd(&self, v: &Value, deleted: bool) -> redis::Cmd {
@@ -202,39 +203,77 @@ impl RedisSink {
         }
     }
 
-    /// Sends the outbox, reconnecting when needed; keeps it on failure.
+    /// Hands the outbox to the I/O thread in pipelines of up to [`PIPELINE_MAX`] commands.
     fn send(&mut self) -> Result<(), SinkError> {
+        let mut result = Ok(());
         while !self.outbox.is_empty() {
             let n = self.outbox.len().min(PIPELINE_MAX);
             let mut pipe = redis::pipe();
-            for c in &self.outbox[..n] {
-                pipe.add_command(c.clone());
+            for c in self.outbox.drain(..n) {
+                pipe.add_command(c);
             }
-            let con = self.connection()?;
-            let result: redis::RedisResult<Vec<i64>> = match pipe.query(con) {
-                Err(e) if e.kind() == redis::ErrorKind::NoScriptError => {
-                    script::load(con).and_then(|_| pipe.query(con))
-                }
-                other => other,
-            };
-            match result {
-                Ok(_) => {
-                    self.outbox.drain(..n);
-                }
-                Err(e) => {
-                    if unavailable(&e) {
-                        self.con = None;
-                    }
-                    return Err(sink_error(e));
-                }
+            if let Err(e) = self.io.submit(pipe) {
+                result = Err(e);
             }
         }
-        Ok(())
+        result
     }
 
-    fn ship(&mut self, how: Drain) -> Result<(), SinkError> {
+    fn hand_over(&mut self, how: Drain) -> Result<(), SinkError> {
+        self.last_ship = std::time::Instant::now();
         self.prepare(how);
         self.send()
+    }
+
+    /// Ships, then waits until Redis acknowledged everything handed over.
+    fn hand_over_and_sync(&mut self, how: Drain) -> Result<(), SinkError> {
+        match self.hand_over(how) {
+            // Delivery failed earlier: `sync` retries it (and reports whether it still fails).
+            Ok(()) | Err(SinkError::Unavailable(_)) => self.io.sync(),
+            Err(e) => Err(e),
+        }
+    }
+}
+
+impl Sender {
+    fn connection(&mut self) -> Result<&mut redis::Connection, SinkError> {
+        if self.con.is_none() {
+            let mut con = self
+                .client
+                .get_connection_with_timeout(self.timeout)
+                .map_err(sink_error)?;
+            con.set_read_timeout(Some(self.timeout))
+                .map_err(sink_error)?;
+            con.set_write_timeout(Some(self.timeout))
+                .map_err(sink_error)?;
+            script::load(&mut con).map_err(sink_error)?;
+            self.con = Some(con);
+        }
+        self.con
+            .as_mut()
+            .ok_or_else(|| SinkError::Unavailable("redis: not connected".into()))
+    }
+}
+
+impl Transport for Sender {
+    type Job = redis::Pipeline;
+
+    /// Sends one pipeline, reconnecting when needed; a `NOSCRIPT` reloads the scripts and
+    /// re-sends once.
+    fn deliver(&mut self, pipe: &mut redis::Pipeline) -> Result<(), SinkError> {
+        let con = self.connection()?;
+        let result: redis::RedisResult<Vec<i64>> = match pipe.query(con) {
+            Err(e) if e.kind() == redis::ErrorKind::NoScriptError => {
+                script::load(con).and_then(|_| pipe.query(con))
+            }
+            other => other,
+        };
+        result.map(|_| ()).map_err(|e| {
+            if unavailable(&e) {
+                self.con = None;
+            }
+            sink_error(e)
+        })
     }
 }
 
@@ -290,7 +329,7 @@ impl Sink for RedisSink {
             Update::Tick(..) | Update::DeadLetter(_) => return Ok(()),
         }
         if self.pending() >= self.cfg.batch_max_keys.max(1) {
-            self.ship(Drain::Live)?;
+            self.hand_over(Drain::Live)?;
         }
         Ok(())
     }
@@ -299,12 +338,23 @@ impl Sink for RedisSink {
         self.complete_before = Some(frontier);
     }
 
+    fn ship(&mut self) -> Result<(), SinkError> {
+        // Served values become visible between flushes, but at most every SHIP_INTERVAL: each
+        // hand-over publishes the states it holds, and interpolated curve points (no data
+        // version) apply in write order, so a re-delivery re-publishes every intermediate state
+        // that was handed over (docs/design.md, Redis).
+        if self.last_ship.elapsed() < SHIP_INTERVAL {
+            return Ok(());
+        }
+        self.hand_over(Drain::Complete)
+    }
+
     fn flush(&mut self) -> Result<(), SinkError> {
-        self.ship(Drain::Complete)
+        self.hand_over_and_sync(Drain::Complete)
     }
 
     fn finish(&mut self) -> Result<(), SinkError> {
-        self.ship(Drain::All)
+        self.hand_over_and_sync(Drain::All)
     }
 
     fn counts(&self) -> Vec<(&'static str, u64)> {

@@ -137,7 +137,9 @@ pub fn write_sinks<'scope>(
         let mut last_flush = std::time::Instant::now();
         let interval = std::time::Duration::from_millis(policy.flush_interval_ms);
         move |frontiers| {
+            let mut wrote = false;
             let mut write = |time: u64, u: Update<'_>| {
+                wrote = true;
                 for s in sinks.iter_mut() {
                     match s.write(time, u) {
                         Ok(()) => {}
@@ -210,14 +212,33 @@ pub fn write_sinks<'scope>(
                 .iter()
                 .filter_map(|f| f.frontier().iter().min().copied())
                 .min();
+            let mut advanced = false;
             if let Some(f) = frontier {
                 if completed.is_none_or(|c| f > c) {
                     completed = Some(f);
+                    advanced = true;
                     for s in sinks.iter_mut() {
                         s.complete_before(f);
                     }
                     if !announce {
                         tracker.borrow_mut().fold_before(Some(f));
+                    }
+                }
+            }
+            // Every sink hands what is ready to its server without waiting (sinks with an I/O
+            // thread make served values visible now) whenever something was written or a time
+            // completed; flushes, which wait until output is durable, follow below.
+            if (wrote || advanced) && cap.is_some() {
+                for s in sinks.iter_mut() {
+                    match s.ship() {
+                        Ok(()) => {}
+                        Err(SinkError::Unavailable(_)) => {
+                            let max = policy.retry_max_backoff_ms;
+                            if let Err(e) = with_retry(s.as_mut(), "flush", max, |s| s.flush()) {
+                                errors.push(e);
+                            }
+                        }
+                        Err(e) => errors.push(format!("{}: {e}", s.kind())),
                     }
                 }
             }
