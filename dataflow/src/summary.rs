@@ -46,6 +46,9 @@ pub struct WorkerReport {
     /// Kafka positions safe to commit once every sink of every worker is durable: (feed, next
     /// offset), see `graph::CommitTracker`.
     pub positions: Vec<(operators::model::FeedId, u64)>,
+    /// What is committed with them (`connectors::kafka::ResumeMark`): (feed, last finite global
+    /// watermark, next offset after the judged records).
+    pub resume_marks: Vec<(operators::model::FeedId, operators::model::EpochMs, u64)>,
 }
 
 /// The whole run, on worker 0 of process 0.
@@ -92,6 +95,7 @@ impl RunReport {
         t.corrections += r.corrections;
         t.sink_errors.extend(r.sink_errors.iter().cloned());
         t.positions.extend(r.positions.iter().copied());
+        t.resume_marks.extend(r.resume_marks.iter().copied());
     }
 
     /// Total dead letters.

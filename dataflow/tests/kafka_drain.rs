@@ -296,3 +296,116 @@ fn a_drain_that_cannot_finish_in_time_exits_non_zero_and_commits_nothing() {
     );
     assert_eq!(committed(&bootstrap, "t"), vec![None; PARTITIONS as usize]);
 }
+
+/// One message of partition `p` with a late tick of window 05:00 and a tick of window 05:35.
+fn produce_spanning(producer: &BaseProducer) {
+    for p in 0..PARTITIONS {
+        let body = format!(
+            "ts,instrument_id,price\n2024-11-03T05:02:30Z,PJM.RT.P{p}A,99.5\n\
+             2024-11-03T05:38:30Z,PJM.RT.P{p}B,77.25\n"
+        );
+        let headers = rdkafka::message::OwnedHeaders::new().insert(rdkafka::message::Header {
+            key: "format",
+            value: Some("simple-csv"),
+        });
+        producer
+            .send(
+                BaseRecord::<(), _>::to(TOPIC)
+                    .partition(p)
+                    .payload(body.as_bytes())
+                    .headers(headers),
+            )
+            .map_err(|(e, _)| e)
+            .expect("produce");
+    }
+    producer.flush(Duration::from_secs(30)).expect("flush");
+}
+
+/// SPEC §11 with out-of-order data: a record after the committed position holds a tick of a
+/// window that was final (and written) before the stop. The restart must not write that window
+/// again from the re-read subset of its ticks (nor call the tick `LATE_DATA`): the committed
+/// watermark and judged end (offset-commit metadata) make the lateness stage drop it.
+#[test]
+fn a_restart_does_not_rewrite_windows_final_before_the_commit() {
+    let broker = MockBroker::start(1).expect("mock cluster");
+    broker.create_topic(TOPIC, PARTITIONS).unwrap();
+    let bootstrap = broker.bootstrap_servers().to_string();
+    let producer: BaseProducer = ClientConfig::new()
+        .set("bootstrap.servers", &bootstrap)
+        .create()
+        .unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    // Minutes 0..38, then the spanning message (offset 38), then minutes 38..51. With 40
+    // minutes of allowed lateness its 05:02:30 tick is accepted late, and at the stop (G ≈
+    // 05:50) windows 05:00 and 05:05 are final while 05:10.. are open.
+    produce(&producer, 0, 38);
+    produce_spanning(&producer);
+    produce(&producer, 38, 51);
+    const LATE: &str = "2400000";
+
+    let mut child = tickflow(dir, &bootstrap, "g1", &["--input", "kafka:prices.v1"])
+        .env("DATA_PROC_AGGREGATION_MAX_LATE_MS", LATE)
+        .args(["--output", "dir:r1", "--follow", "-w", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn tickflow");
+    std::thread::sleep(Duration::from_secs(8));
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let status = wait_exit(&mut child, Duration::from_secs(15));
+    let out = child.wait_with_output().expect("output");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(status.success(), "{status:?}\n{text}");
+    assert_eq!(
+        committed(&bootstrap, "g1"),
+        vec![Some(10); PARTITIONS as usize],
+        "the oldest record of an open window (minute 10) is the position: {text}"
+    );
+    let r1_bars = set(&lines(&dir.join("r1/bars.csv")));
+    assert_eq!(
+        r1_bars.len(),
+        2 * 4,
+        "windows 05:00 and 05:05 final: {r1_bars:?}"
+    );
+
+    produce(&producer, 51, 80);
+    let run = |group: &str, out: &str| {
+        let o = tickflow(dir, &bootstrap, group, &["--input", "kafka:prices.v1"])
+            .env("DATA_PROC_AGGREGATION_MAX_LATE_MS", LATE)
+            .args(["--output", out, "-w", "2"])
+            .output()
+            .expect("run tickflow");
+        let text = format!(
+            "{}{}",
+            String::from_utf8_lossy(&o.stdout),
+            String::from_utf8_lossy(&o.stderr)
+        );
+        assert!(o.status.success(), "{text}");
+    };
+    run("g1", "dir:r2");
+    run("all", "dir:all");
+    let r2_bars = set(&lines(&dir.join("r2/bars.csv")));
+    let all_bars = set(&lines(&dir.join("all/bars.csv")));
+    assert!(
+        r1_bars.is_disjoint(&r2_bars),
+        "a final window was written again: {:?}",
+        r1_bars.intersection(&r2_bars).collect::<Vec<_>>()
+    );
+    let union: BTreeSet<String> = r1_bars.union(&r2_bars).cloned().collect();
+    assert_eq!(union, all_bars, "bars lost or changed");
+    assert!(
+        lines(&dir.join("r2/dead_letters.jsonl")).is_empty(),
+        "re-read ticks must not become dead letters"
+    );
+    let union: BTreeSet<String> = set(&lines(&dir.join("r1/ticks.jsonl")))
+        .union(&set(&lines(&dir.join("r2/ticks.jsonl"))))
+        .cloned()
+        .collect();
+    assert_eq!(union, set(&lines(&dir.join("all/ticks.jsonl"))), "ticks");
+}

@@ -9,6 +9,7 @@
 
 use super::config::KafkaSettings;
 use super::plan::KafkaPlan;
+use super::resume::Marks;
 use super::source::CommitError;
 use crate::source::Position;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
@@ -23,8 +24,9 @@ pub fn commit_positions(
     settings: &KafkaSettings,
     plan: &KafkaPlan,
     positions: &[Position],
+    marks: &Marks,
 ) -> Result<usize, CommitError> {
-    let list = position_list(plan, positions).map_err(CommitError)?;
+    let list = position_list(plan, positions, marks).map_err(CommitError)?;
     let count = list.count();
     if count == 0 {
         return Ok(0);
@@ -47,16 +49,22 @@ pub fn commit_positions(
     }
 }
 
-/// The partition list of `positions` (feeds of `plan` only; others are ignored).
+/// The partition list of `positions` (feeds of `plan` only; others are ignored), each with its
+/// resume mark (if any) as metadata.
 pub(crate) fn position_list(
     plan: &KafkaPlan,
     positions: &[Position],
+    marks: &Marks,
 ) -> Result<TopicPartitionList, String> {
     let mut list = TopicPartitionList::new();
     for pos in positions {
         if let Some(p) = plan.partitions.iter().find(|p| p.feed == pos.feed) {
-            list.add_partition_offset(&p.topic, p.partition, Offset::Offset(pos.next as i64))
+            let mut elem = list.add_partition(&p.topic, p.partition);
+            elem.set_offset(Offset::Offset(pos.next as i64))
                 .map_err(|e| e.to_string())?;
+            if let Some(m) = marks.get(&pos.feed) {
+                elem.set_metadata(m.encode());
+            }
         }
     }
     Ok(list)

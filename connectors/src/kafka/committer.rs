@@ -12,6 +12,7 @@
 use super::commit::position_list;
 use super::config::KafkaSettings;
 use super::plan::KafkaPlan;
+use super::resume::Marks;
 use crate::source::Position;
 use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -20,7 +21,7 @@ use std::thread::JoinHandle;
 
 #[derive(Default)]
 struct State {
-    pending: Option<Vec<Position>>,
+    pending: Option<(Vec<Position>, Marks)>,
     closed: bool,
 }
 
@@ -51,10 +52,11 @@ impl Committer {
         Committer { shared, thread }
     }
 
-    /// Commits `positions` soon, replacing any submission not yet started.
-    pub fn submit(&self, positions: Vec<Position>) {
+    /// Commits `positions` (with their resume marks) soon, replacing any submission not yet
+    /// started.
+    pub fn submit(&self, positions: Vec<Position>, marks: Marks) {
         if let Ok(mut s) = self.shared.state.lock() {
-            s.pending = Some(positions);
+            s.pending = Some((positions, marks));
             self.shared.wake.notify_one();
         }
     }
@@ -91,7 +93,7 @@ impl Drop for Committer {
 fn run(shared: &Shared, settings: &KafkaSettings, plan: &KafkaPlan) {
     let mut consumer: Option<BaseConsumer> = None;
     loop {
-        let positions = {
+        let (positions, marks) = {
             let Ok(mut s) = shared.state.lock() else {
                 return;
             };
@@ -108,7 +110,7 @@ fn run(shared: &Shared, settings: &KafkaSettings, plan: &KafkaPlan) {
                 };
             }
         };
-        let outcome = position_list(plan, &positions).and_then(|list| {
+        let outcome = position_list(plan, &positions, &marks).and_then(|list| {
             if list.count() == 0 {
                 return Ok(0);
             }

@@ -5,7 +5,8 @@
 //! - [`partition`] and [`source`]: the reader (positions, bounded and follow modes, idle
 //!   partitions, consumer lag, commits).
 //! - [`commit`]: committing the positions found safe at the end of a run; [`committer`]:
-//!   committing them periodically while it runs, from a background thread.
+//!   committing them periodically while it runs, from a background thread; [`resume`]: the
+//!   watermark and judged end committed with them, read back by a restart.
 //! - [`encode`] and [`sink`]: one message per view change, keyed, with id/version/final/diff.
 //! - [`mock`]: the test broker (librdkafka's mock cluster), also behind `tickflow-mock-kafka`.
 
@@ -16,6 +17,7 @@ pub mod encode;
 pub mod mock;
 pub mod partition;
 pub mod plan;
+pub mod resume;
 pub mod sink;
 pub mod source;
 
@@ -23,5 +25,6 @@ pub use commit::commit_positions;
 pub use committer::Committer;
 pub use config::{KafkaSettings, KafkaTopics, OffsetReset, Password};
 pub use plan::{KafkaPlan, KafkaPlanError, PartitionPlan};
+pub use resume::{read_marks, Marks, ResumeMark};
 pub use sink::KafkaSink;
 pub use source::{CommitError, KafkaReadOptions, KafkaReader, PartitionLag};

@@ -20,6 +20,7 @@
 //! the end of a run the limit is `None` (everything; after every sink's `finish()` succeeded).
 //! It never fails.
 
+use connectors::kafka::{Marks, ResumeMark};
 use connectors::source::Position;
 use operators::lateness::LatenessPolicy;
 use operators::model::{EpochMs, FeedId, Market, RawDocument, Tick};
@@ -49,6 +50,9 @@ pub struct CommitTracker {
     marks: BTreeMap<u64, EpochMs>,
     /// The global watermark of the folded times.
     global_ms: EpochMs,
+    /// The greatest finite global watermark folded (a bounded input ends at `+∞`, which is
+    /// not a watermark of the data and must not be committed as one).
+    finite_ms: EpochMs,
     /// The worker's sinks finished: no periodic commit may follow.
     finished: bool,
 }
@@ -69,6 +73,7 @@ impl CommitTracker {
             needed: BTreeMap::new(),
             marks: BTreeMap::new(),
             global_ms: EpochMs::MIN,
+            finite_ms: EpochMs::MIN,
             finished: false,
         }
     }
@@ -176,6 +181,9 @@ impl CommitTracker {
         if let Some(g) = self.marks.values().max() {
             self.global_ms = self.global_ms.max(*g);
         }
+        if let Some(g) = self.marks.values().filter(|g| **g < EpochMs::MAX).max() {
+            self.finite_ms = self.finite_ms.max(*g);
+        }
         self.marks = rest;
         let g = self.global_ms;
         for records in self.needed.values_mut() {
@@ -194,6 +202,34 @@ impl CommitTracker {
                     feed: *feed,
                     next: oldest.map_or(*judged, |o| o.min(*judged)),
                 }
+            })
+            .collect()
+    }
+
+    /// What is committed with [`CommitTracker::positions`] (see `connectors::kafka::resume`):
+    /// per feed with judged records, the last finite global watermark folded and the next
+    /// offset after the records judged — never below what the run resumed from (a restart that
+    /// has not yet re-judged everything keeps its predecessor's marks).
+    pub fn resume_marks(&self) -> Marks {
+        let resumed = self.policy.resume();
+        let seed_g = resumed.map_or(EpochMs::MIN, |r| r.watermark_ms);
+        let watermark_ms = self.finite_ms.max(seed_g);
+        let mut feeds: BTreeSet<FeedId> = self.judged_next.keys().copied().collect();
+        if let Some(r) = resumed {
+            feeds.extend(r.judged_next.keys().filter(|f| self.feeds.contains(f)));
+        }
+        feeds
+            .into_iter()
+            .map(|feed| {
+                let seeded = resumed
+                    .and_then(|r| r.judged_next.get(&feed).copied())
+                    .unwrap_or(0);
+                let judged = self.judged_next.get(&feed).copied().unwrap_or(0);
+                let mark = ResumeMark {
+                    watermark_ms,
+                    judged_next: judged.max(seeded),
+                };
+                (feed, mark)
             })
             .collect()
     }

@@ -67,7 +67,7 @@ pub fn commit_flushed(
             }
             if let Some(c) = commit.committer.borrow().as_ref() {
                 tracing::debug!(frontier = f, positions = ?positions, global_ms = t.folded_watermark(), "periodic commit");
-                c.submit(positions.clone());
+                c.submit(positions.clone(), t.resume_marks());
                 last_positions = positions;
             }
         });

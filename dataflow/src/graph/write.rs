@@ -289,6 +289,11 @@ pub fn write_sinks<'scope>(
                         .into_iter()
                         .map(|p| (p.feed, p.next))
                         .collect();
+                    report.resume_marks = t
+                        .resume_marks()
+                        .into_iter()
+                        .map(|(feed, m)| (feed, m.watermark_ms, m.judged_next))
+                        .collect();
                     tracing::debug!(worker, positions = ?report.positions, needed_records = t.needed_records(), "safe positions");
                     out.activate().session(&cap).give(report);
                 }
@@ -338,5 +343,6 @@ fn report(worker: usize, stats: &StatsHandles, tally: &Tally, errors: Vec<String
         latest_sample: tally.latest_sample.values().cloned().collect(),
         sink_errors: errors,
         positions: Vec::new(),
+        resume_marks: Vec::new(),
     }
 }

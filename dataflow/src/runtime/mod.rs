@@ -35,6 +35,7 @@ use connectors::stdout::StdoutSink;
 use operators::curves::Forward;
 use operators::dedupe::Dedupe;
 use operators::lateness::operator::Lateness;
+use operators::lateness::Resume;
 use operators::normalize::Normalize;
 use operators::views::{Views, ViewsConfig};
 mod kafka;
@@ -144,6 +145,42 @@ fn generated(params: &str) -> Result<FileInput, RunError> {
     })
 }
 
+/// The resume marks committed with the group's positions (SPEC §11, `connectors::kafka::resume`),
+/// as the lateness stage's [`Resume`]: the greatest committed watermark (a commit at `G` proves
+/// every window closed at `G` written) and each partition's judged end. Partitions given an
+/// explicit start position are left out (they do not resume from the commit). Read once per
+/// process before the workers start, so every worker agrees; `None` without marks.
+fn resume_from_commits(
+    opts: &RunOptions,
+    kp: &connectors::kafka::KafkaPlan,
+) -> Result<Option<Resume>, RunError> {
+    let marks = connectors::kafka::read_marks(&opts.kafka, kp)
+        .map_err(|e| RunError::Plan(format!("kafka: reading committed positions: {e}")))?;
+    let explicit: std::collections::BTreeSet<operators::model::FeedId> = kp
+        .partitions
+        .iter()
+        .filter(|p| {
+            opts.kafka_start
+                .contains_key(&(p.topic.clone(), p.partition))
+        })
+        .map(|p| p.feed)
+        .collect();
+    let marks: Vec<_> = marks
+        .into_iter()
+        .filter(|(feed, _)| !explicit.contains(feed))
+        .collect();
+    let Some(watermark_ms) = marks.iter().map(|(_, m)| m.watermark_ms).max() else {
+        return Ok(None);
+    };
+    Ok(Some(Resume {
+        watermark_ms,
+        judged_next: marks
+            .iter()
+            .map(|(feed, m)| (*feed, m.judged_next))
+            .collect(),
+    }))
+}
+
 /// Runs the pipeline to completion (bounded inputs). Returns the report on process 0.
 pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
     let mut plan = plan(&opts)?;
@@ -172,7 +209,18 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
         std::fs::create_dir_all(&d.path)
             .map_err(|e| RunError::Plan(format!("output {}: {e}", d.path.display())))?;
     }
-    let policy = Arc::new(opts.aggregation.policy(&feeds));
+    let mut policy = opts.aggregation.policy(&feeds);
+    if let Some(kp) = kafka_plan.as_ref() {
+        if let Some(resume) = resume_from_commits(&opts, kp)? {
+            tracing::info!(
+                watermark_ms = resume.watermark_ms,
+                partitions = resume.judged_next.len(),
+                "resuming after committed watermark"
+            );
+            policy = policy.with_resume(resume);
+        }
+    }
+    let policy = Arc::new(policy);
     // Followed inputs have no end: feeds are then not counted towards "every feed ended".
     let planned_feeds = (!opts.follow).then_some(feeds.len());
     // Final-state `dir:` outputs need only final bars; change logs and stdout show every change.
@@ -389,10 +437,22 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
             .iter()
             .map(|&(feed, next)| connectors::source::Position { feed, next })
             .collect();
+        let marks: connectors::kafka::Marks = rep
+            .total
+            .resume_marks
+            .iter()
+            .map(|&(feed, watermark_ms, judged_next)| {
+                let mark = connectors::kafka::ResumeMark {
+                    watermark_ms,
+                    judged_next,
+                };
+                (feed, mark)
+            })
+            .collect();
         if !rep.total.sink_errors.is_empty() {
             tracing::warn!("a sink did not finish: kafka positions not committed");
         } else {
-            let n = connectors::kafka::commit_positions(&kafka_settings, &kp, &positions)
+            let n = connectors::kafka::commit_positions(&kafka_settings, &kp, &positions, &marks)
                 .map_err(|e| RunError::Commit(e.to_string()))?;
             tracing::info!(partitions = n, positions = ?positions, "kafka positions committed");
         }

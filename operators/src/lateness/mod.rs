@@ -25,7 +25,7 @@ mod policy;
 #[cfg(test)]
 mod tests;
 
-pub use policy::LatenessPolicy;
+pub use policy::{LatenessPolicy, Resume};
 
 use crate::model::{BatchSummary, EpochMs, FeedId, Market, QualityFlag, Sym, Tick};
 use crate::window::{horizon, WindowAssigner};
@@ -45,6 +45,9 @@ pub enum Verdict {
         /// The watermark the tick was judged against.
         watermark_ms: EpochMs,
     },
+    /// Read again after a restart, and every window of it was closed (and written) before it:
+    /// dropped silently (see [`crate::lateness::Resume`]).
+    Replayed,
 }
 
 /// Counters of the lateness stage.
@@ -58,6 +61,8 @@ pub struct LatenessStats {
     pub late_data: u64,
     /// Batch summaries folded.
     pub batches: u64,
+    /// Ticks read again after a restart whose windows had all been written: dropped.
+    pub replayed: u64,
 }
 
 /// Per-feed event-time progress and the lateness decision.
@@ -89,7 +94,8 @@ impl LatenessCore {
     /// A core for `planned_feeds` bounded feeds (`None`: feeds appear over time and `G` never
     /// reaches `+∞` by their ends alone).
     pub fn new(policy: Arc<LatenessPolicy>, planned_feeds: Option<usize>) -> LatenessCore {
-        LatenessCore {
+        let resumed = policy.resume().map(|r| r.watermark_ms);
+        let mut core = LatenessCore {
             policy,
             planned_feeds,
             keys: FxHashMap::default(),
@@ -101,7 +107,34 @@ impl LatenessCore {
             assigner: WindowAssigner::new(),
             cache: None,
             stats: LatenessStats::default(),
+        };
+        if let Some(g) = resumed {
+            core.raise_global(g);
         }
+        core
+    }
+
+    /// Sets the global watermark to `g` (when greater) and the windows it closes.
+    fn raise_global(&mut self, g: EpochMs) {
+        if g <= self.global_ms {
+            return;
+        }
+        self.global_ms = g;
+        for m in Market::ISOS.into_iter().chain([Market::Other]) {
+            let slot = m as usize;
+            self.closed[slot] =
+                self.closed[slot].max(horizon(g, self.policy.closing_lateness_ms(m)));
+        }
+    }
+
+    /// True when `tick` comes from a record its feed's previous run already judged (a resumed
+    /// run reads such records again).
+    fn replayed(&self, tick: &Tick) -> bool {
+        self.policy.resume().is_some_and(|r| {
+            r.judged_next
+                .get(&tick.source.feed)
+                .is_some_and(|end| tick.source.offset < *end)
+        })
     }
 
     /// The policy.
@@ -144,6 +177,10 @@ impl LatenessCore {
                 .assigner
                 .closed_for(self.policy.intervals(), tick.market, start, h)
         {
+            if self.replayed(tick) {
+                self.stats.replayed += 1;
+                return Verdict::Replayed;
+            }
             self.stats.late_data += 1;
             return Verdict::Late { watermark_ms: w };
         }
@@ -202,12 +239,7 @@ impl LatenessCore {
         if g <= self.global_ms {
             return None;
         }
-        self.global_ms = g;
-        for m in Market::ISOS.into_iter().chain([Market::Other]) {
-            let slot = m as usize;
-            self.closed[slot] =
-                self.closed[slot].max(horizon(g, self.policy.closing_lateness_ms(m)));
-        }
+        self.raise_global(g);
         Some(g)
     }
 

@@ -195,6 +195,7 @@ fn judge_all(
             dead.push(late_letter(tick, watermark_ms, feeds));
             false
         }
+        Verdict::Replayed => false,
     });
 }
 

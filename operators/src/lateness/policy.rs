@@ -1,8 +1,22 @@
 //! [`LatenessPolicy`]: bar intervals, watermark delay and allowed lateness, globally and per
 //! market or source (SPEC §4, §9).
 
-use crate::model::{BarInterval, FeedId, Market};
+use crate::model::{BarInterval, EpochMs, FeedId, Market};
 use rustc_hash::FxHashMap;
+
+/// Where a run resumed from committed Kafka positions starts (SPEC §11): the global watermark
+/// `G` its predecessor committed (every window closed at `G` was written durably before that
+/// commit) and, per feed, the end of the records the predecessor had judged. Records below that
+/// end are read again; their ticks whose windows are all closed at `G` were accepted and
+/// written before, so the lateness stage drops them silently instead of rewriting those
+/// windows from a subset of their ticks (or calling them `LATE_DATA`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Resume {
+    /// The committed global watermark, epoch ms.
+    pub watermark_ms: EpochMs,
+    /// Per feed, the next offset after the records judged before the restart.
+    pub judged_next: FxHashMap<FeedId, u64>,
+}
 
 /// The settings the lateness decision and window closing follow. Per-source values beat the
 /// market's, which beat the global ones.
@@ -15,6 +29,7 @@ pub struct LatenessPolicy {
     market_lateness_ms: FxHashMap<Market, i64>,
     feed_delay_ms: FxHashMap<FeedId, i64>,
     feed_lateness_ms: FxHashMap<FeedId, i64>,
+    resume: Option<Resume>,
 }
 
 impl Default for LatenessPolicy {
@@ -46,7 +61,19 @@ impl LatenessPolicy {
             market_lateness_ms: FxHashMap::default(),
             feed_delay_ms: FxHashMap::default(),
             feed_lateness_ms: FxHashMap::default(),
+            resume: None,
         }
+    }
+
+    /// The run resumes where a previous one committed (see [`Resume`]).
+    pub fn with_resume(mut self, resume: Resume) -> Self {
+        self.resume = Some(resume);
+        self
+    }
+
+    /// Where this run resumes, if it does.
+    pub fn resume(&self) -> Option<&Resume> {
+        self.resume.as_ref()
     }
 
     /// Overrides a market's delay and/or lateness.

@@ -149,3 +149,37 @@ fn idle_feeds_leave_the_global_watermark_until_their_next_batch() {
     assert_eq!(c.advance(), None);
     assert_eq!(c.global_ms(), 30 * MIN);
 }
+
+/// A resumed run starts at the committed watermark: re-read ticks (below their feed's judged
+/// end) of windows closed there are dropped silently, new ones are `LATE_DATA`, ticks of
+/// windows still open are accepted with the closed windows as their horizon.
+#[test]
+fn a_resumed_core_drops_replayed_ticks_of_closed_windows() {
+    let rt: Sym = Arc::from("RT");
+    let resume = Resume {
+        watermark_ms: 30 * MIN,
+        judged_next: [(0, 100)].into_iter().collect(),
+    };
+    let p = LatenessPolicy::new(&[BarInterval::M1], 0, 2 * MIN).with_resume(resume);
+    let mut c = LatenessCore::new(Arc::new(p), None);
+    assert_eq!(c.global_ms(), 30 * MIN);
+    // Closed at G: window [27m, 28m) ends at 28m = G − lateness.
+    let mut replayed = tick(0, Market::Other, &rt, 27 * MIN);
+    replayed.source.offset = 99;
+    assert_eq!(c.judge(&mut replayed), Verdict::Replayed);
+    let mut new = tick(0, Market::Other, &rt, 27 * MIN);
+    new.source.offset = 100;
+    assert!(matches!(c.judge(&mut new), Verdict::Late { .. }));
+    let mut other_feed = tick(1, Market::Other, &rt, 27 * MIN);
+    other_feed.source.offset = 5;
+    assert!(matches!(c.judge(&mut other_feed), Verdict::Late { .. }));
+    let mut open = tick(0, Market::Other, &rt, 28 * MIN);
+    open.source.offset = 50;
+    assert_eq!(
+        c.judge(&mut open),
+        Verdict::Accept {
+            horizon_ms: 28 * MIN
+        }
+    );
+    assert_eq!((c.stats.replayed, c.stats.late_data), (1, 2));
+}
