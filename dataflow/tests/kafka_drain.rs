@@ -68,22 +68,58 @@ fn produce(producer: &BaseProducer, from: u32, to: u32) {
                 m % 60,
                 40 + m % 7
             );
-            let headers = rdkafka::message::OwnedHeaders::new().insert(rdkafka::message::Header {
-                key: "format",
-                value: Some("simple-csv"),
-            });
-            producer
-                .send(
-                    BaseRecord::<(), _>::to(TOPIC)
-                        .partition(p)
-                        .payload(body.as_bytes())
-                        .headers(headers),
-                )
-                .map_err(|(e, _)| e)
-                .expect("produce");
+            send(producer, p, &body);
         }
     }
     producer.flush(Duration::from_secs(30)).expect("flush");
+}
+
+/// Produces one simple-CSV message to partition `p`.
+fn send(producer: &BaseProducer, p: i32, body: &str) {
+    let headers = rdkafka::message::OwnedHeaders::new().insert(rdkafka::message::Header {
+        key: "format",
+        value: Some("simple-csv"),
+    });
+    producer
+        .send(
+            BaseRecord::<(), _>::to(TOPIC)
+                .partition(p)
+                .payload(body.as_bytes())
+                .headers(headers),
+        )
+        .map_err(|(e, _)| e)
+        .expect("produce");
+}
+
+/// Runs `--follow` from the topic into `out` (2 workers) until SIGTERM, sent once the run had
+/// time to read what is there; asserts a clean exit and returns what it printed.
+fn follow_then_sigterm(
+    dir: &Path,
+    bootstrap: &str,
+    group: &str,
+    out: &str,
+    late_ms: &str,
+) -> String {
+    let mut child = tickflow(dir, bootstrap, group, &["--input", "kafka:prices.v1"])
+        .env("DATA_PROC_AGGREGATION_MAX_LATE_MS", late_ms)
+        .args(["--output", out, "--follow", "-w", "2"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn tickflow");
+    // Generous: the run needs well under a second for these messages, even in debug builds.
+    std::thread::sleep(Duration::from_secs(8));
+    // SAFETY: sending a signal to our own child process.
+    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
+    let status = wait_exit(&mut child, Duration::from_secs(15));
+    let out = child.wait_with_output().expect("output");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(status.success(), "{status:?}\n{text}");
+    text
 }
 
 fn committed(bootstrap: &str, group: &str) -> Vec<Option<i64>> {
@@ -157,24 +193,7 @@ fn sigterm_drains_commits_safe_positions_and_a_restart_loses_and_doubles_nothing
     produce(&producer, 0, 40);
 
     // Run 1 follows the topic; SIGTERM once it had time to read what is there.
-    let mut child = tickflow(dir, &bootstrap, "g1", &["--input", "kafka:prices.v1"])
-        .args(["--output", "dir:r1", "--follow", "-w", "2"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn tickflow");
-    // Generous: the run needs well under a second for these 80 messages, even in debug builds.
-    std::thread::sleep(Duration::from_secs(8));
-    // SAFETY: sending a signal to our own child process.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
-    let status = wait_exit(&mut child, Duration::from_secs(15));
-    let out = child.wait_with_output().expect("output");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(status.success(), "{status:?}\n{text}");
+    let text = follow_then_sigterm(dir, &bootstrap, "g1", "dir:r1", "0");
     assert!(text.contains("kafka positions committed"), "{text}");
     let after_stop = committed(&bootstrap, "g1");
     let r1_ticks = lines(&dir.join("r1/ticks.jsonl"));
@@ -304,19 +323,7 @@ fn produce_spanning(producer: &BaseProducer) {
             "ts,instrument_id,price\n2024-11-03T05:02:30Z,PJM.RT.P{p}A,99.5\n\
              2024-11-03T05:38:30Z,PJM.RT.P{p}B,77.25\n"
         );
-        let headers = rdkafka::message::OwnedHeaders::new().insert(rdkafka::message::Header {
-            key: "format",
-            value: Some("simple-csv"),
-        });
-        producer
-            .send(
-                BaseRecord::<(), _>::to(TOPIC)
-                    .partition(p)
-                    .payload(body.as_bytes())
-                    .headers(headers),
-            )
-            .map_err(|(e, _)| e)
-            .expect("produce");
+        send(producer, p, &body);
     }
     producer.flush(Duration::from_secs(30)).expect("flush");
 }
@@ -344,24 +351,7 @@ fn a_restart_does_not_rewrite_windows_final_before_the_commit() {
     produce(&producer, 38, 51);
     const LATE: &str = "2400000";
 
-    let mut child = tickflow(dir, &bootstrap, "g1", &["--input", "kafka:prices.v1"])
-        .env("DATA_PROC_AGGREGATION_MAX_LATE_MS", LATE)
-        .args(["--output", "dir:r1", "--follow", "-w", "2"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("spawn tickflow");
-    std::thread::sleep(Duration::from_secs(8));
-    // SAFETY: sending a signal to our own child process.
-    assert_eq!(unsafe { libc::kill(child.id() as i32, libc::SIGTERM) }, 0);
-    let status = wait_exit(&mut child, Duration::from_secs(15));
-    let out = child.wait_with_output().expect("output");
-    let text = format!(
-        "{}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    assert!(status.success(), "{status:?}\n{text}");
+    let text = follow_then_sigterm(dir, &bootstrap, "g1", "dir:r1", LATE);
     assert_eq!(
         committed(&bootstrap, "g1"),
         vec![Some(10); PARTITIONS as usize],
