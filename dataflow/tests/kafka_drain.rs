@@ -6,15 +6,14 @@
 //! it — ticks as a set (re-read ticks are identical lines), bars disjoint and complete (windows
 //! open at the stop are written by the restart only).
 
-use connectors::kafka::mock::MockBroker;
-use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-use rdkafka::{Offset, TopicPartitionList};
+mod support;
+
+use rdkafka::producer::{BaseProducer, Producer};
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use support::{broker_with, producer, send_csv};
 
 const TOPIC: &str = "prices.v1";
 const PARTITIONS: i32 = 2;
@@ -68,27 +67,10 @@ fn produce(producer: &BaseProducer, from: u32, to: u32) {
                 m % 60,
                 40 + m % 7
             );
-            send(producer, p, &body);
+            send_csv(producer, TOPIC, p, &body);
         }
     }
     producer.flush(Duration::from_secs(30)).expect("flush");
-}
-
-/// Produces one simple-CSV message to partition `p`.
-fn send(producer: &BaseProducer, p: i32, body: &str) {
-    let headers = rdkafka::message::OwnedHeaders::new().insert(rdkafka::message::Header {
-        key: "format",
-        value: Some("simple-csv"),
-    });
-    producer
-        .send(
-            BaseRecord::<(), _>::to(TOPIC)
-                .partition(p)
-                .payload(body.as_bytes())
-                .headers(headers),
-        )
-        .map_err(|(e, _)| e)
-        .expect("produce");
 }
 
 /// Runs `--follow` from the topic into `out` (2 workers) until SIGTERM, sent once the run had
@@ -123,24 +105,7 @@ fn follow_then_sigterm(
 }
 
 fn committed(bootstrap: &str, group: &str) -> Vec<Option<i64>> {
-    let c: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", group)
-        .create()
-        .expect("consumer");
-    let mut list = TopicPartitionList::new();
-    for p in 0..PARTITIONS {
-        list.add_partition(TOPIC, p);
-    }
-    let got = c
-        .committed_offsets(list, Duration::from_secs(10))
-        .expect("committed offsets");
-    (0..PARTITIONS)
-        .map(|p| match got.find_partition(TOPIC, p).map(|e| e.offset()) {
-            Some(Offset::Offset(o)) => Some(o),
-            _ => None,
-        })
-        .collect()
+    support::committed(bootstrap, group, TOPIC, PARTITIONS)
 }
 
 fn lines(path: &Path) -> Vec<String> {
@@ -181,13 +146,8 @@ fn source_of(line: &str) -> (i32, i64) {
 
 #[test]
 fn sigterm_drains_commits_safe_positions_and_a_restart_loses_and_doubles_nothing() {
-    let broker = MockBroker::start(1).expect("mock cluster");
-    broker.create_topic(TOPIC, PARTITIONS).unwrap();
-    let bootstrap = broker.bootstrap_servers().to_string();
-    let producer: BaseProducer = ClientConfig::new()
-        .set("bootstrap.servers", &bootstrap)
-        .create()
-        .unwrap();
+    let (_broker, bootstrap) = broker_with(TOPIC, PARTITIONS);
+    let producer = producer(&bootstrap);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     produce(&producer, 0, 40);
@@ -254,13 +214,8 @@ fn sigterm_drains_commits_safe_positions_and_a_restart_loses_and_doubles_nothing
 
 #[test]
 fn a_bounded_run_commits_at_the_end_and_the_next_reads_nothing_new() {
-    let broker = MockBroker::start(1).expect("mock cluster");
-    broker.create_topic(TOPIC, PARTITIONS).unwrap();
-    let bootstrap = broker.bootstrap_servers().to_string();
-    let producer: BaseProducer = ClientConfig::new()
-        .set("bootstrap.servers", &bootstrap)
-        .create()
-        .unwrap();
+    let (_broker, bootstrap) = broker_with(TOPIC, PARTITIONS);
+    let producer = producer(&bootstrap);
     let tmp = tempfile::tempdir().unwrap();
     produce(&producer, 0, 12);
     assert_eq!(committed(&bootstrap, "b"), vec![None; PARTITIONS as usize]);
@@ -281,13 +236,8 @@ fn a_bounded_run_commits_at_the_end_and_the_next_reads_nothing_new() {
 
 #[test]
 fn a_drain_that_cannot_finish_in_time_exits_non_zero_and_commits_nothing() {
-    let broker = MockBroker::start(1).expect("mock cluster");
-    broker.create_topic(TOPIC, PARTITIONS).unwrap();
-    let bootstrap = broker.bootstrap_servers().to_string();
-    let producer: BaseProducer = ClientConfig::new()
-        .set("bootstrap.servers", &bootstrap)
-        .create()
-        .unwrap();
+    let (_broker, bootstrap) = broker_with(TOPIC, PARTITIONS);
+    let producer = producer(&bootstrap);
     let tmp = tempfile::tempdir().unwrap();
     produce(&producer, 0, 12);
     // Nothing listens on port 9: the Redis sink retries for ever, so the drain cannot finish.
@@ -323,7 +273,7 @@ fn produce_spanning(producer: &BaseProducer) {
             "ts,instrument_id,price\n2024-11-03T05:02:30Z,PJM.RT.P{p}A,99.5\n\
              2024-11-03T05:38:30Z,PJM.RT.P{p}B,77.25\n"
         );
-        send(producer, p, &body);
+        send_csv(producer, TOPIC, p, &body);
     }
     producer.flush(Duration::from_secs(30)).expect("flush");
 }
@@ -334,13 +284,8 @@ fn produce_spanning(producer: &BaseProducer) {
 /// watermark and judged end (offset-commit metadata) make the lateness stage drop it.
 #[test]
 fn a_restart_does_not_rewrite_windows_final_before_the_commit() {
-    let broker = MockBroker::start(1).expect("mock cluster");
-    broker.create_topic(TOPIC, PARTITIONS).unwrap();
-    let bootstrap = broker.bootstrap_servers().to_string();
-    let producer: BaseProducer = ClientConfig::new()
-        .set("bootstrap.servers", &bootstrap)
-        .create()
-        .unwrap();
+    let (_broker, bootstrap) = broker_with(TOPIC, PARTITIONS);
+    let producer = producer(&bootstrap);
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     // Minutes 0..38, then the spanning message (offset 38), then minutes 38..51. With 40

@@ -4,14 +4,13 @@
 //! (SIGKILL) re-reads only from there; a run with a `dir:` sink (written at the end) or with
 //! `kafka.commit_interval_ms = 0` commits nothing while it runs.
 
-use connectors::kafka::mock::MockBroker;
-use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
-use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-use rdkafka::{Offset, TopicPartitionList};
+mod support;
+
+use rdkafka::producer::Producer;
 use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+use support::{broker_with, producer, send_csv};
 
 const TOPIC: &str = "prices.v1";
 const PARTITIONS: i32 = 2;
@@ -50,60 +49,26 @@ fn follow(dir: &Path, bootstrap: &str, group: &str, outputs: &[&str], interval_m
 
 /// Minutes `0..to` of both partitions: one message a minute per partition, two instruments.
 fn produce(bootstrap: &str, to: u32) {
-    let producer: BaseProducer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .create()
-        .expect("producer");
+    let producer = producer(bootstrap);
     for m in 0..to {
         for p in 0..PARTITIONS {
             let body = format!(
                 "ts,instrument_id,price\n2024-11-03T05:{m:02}:00Z,PJM.RT.P{p}A,{m}.25\n\
                  2024-11-03T05:{m:02}:00Z,PJM.RT.P{p}B,{m}.5\n"
             );
-            let headers = rdkafka::message::OwnedHeaders::new().insert(rdkafka::message::Header {
-                key: "format",
-                value: Some("simple-csv"),
-            });
-            producer
-                .send(
-                    BaseRecord::<(), _>::to(TOPIC)
-                        .partition(p)
-                        .payload(body.as_bytes())
-                        .headers(headers),
-                )
-                .map_err(|(e, _)| e)
-                .expect("produce");
+            send_csv(&producer, TOPIC, p, &body);
         }
     }
     producer.flush(Duration::from_secs(30)).expect("flush");
 }
 
 fn committed(bootstrap: &str, group: &str) -> Vec<Option<i64>> {
-    let c: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", group)
-        .create()
-        .expect("consumer");
-    let mut list = TopicPartitionList::new();
-    for p in 0..PARTITIONS {
-        list.add_partition(TOPIC, p);
-    }
-    let got = c
-        .committed_offsets(list, Duration::from_secs(10))
-        .expect("committed offsets");
-    (0..PARTITIONS)
-        .map(|p| match got.find_partition(TOPIC, p).map(|e| e.offset()) {
-            Some(Offset::Offset(o)) => Some(o),
-            _ => None,
-        })
-        .collect()
+    support::committed(bootstrap, group, TOPIC, PARTITIONS)
 }
 
 #[test]
 fn durable_sinks_commit_while_running_and_the_end_of_run_sinks_do_not() {
-    let broker = MockBroker::start(1).expect("mock cluster");
-    broker.create_topic(TOPIC, PARTITIONS).unwrap();
-    let bootstrap = broker.bootstrap_servers().to_string();
+    let (_broker, bootstrap) = broker_with(TOPIC, PARTITIONS);
     let tmp = tempfile::tempdir().unwrap();
     produce(&bootstrap, 40);
 

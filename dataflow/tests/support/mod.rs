@@ -47,3 +47,62 @@ pub fn rows(docs: &[Vec<u8>]) -> Vec<String> {
         })
         .collect()
 }
+
+/// A mock broker with `topic` of `partitions` partitions, and its bootstrap servers.
+pub fn broker_with(topic: &str, partitions: i32) -> (MockBroker, String) {
+    let broker = MockBroker::start(1).expect("mock cluster");
+    broker
+        .create_topic(topic, partitions)
+        .expect("create topic");
+    let bootstrap = broker.bootstrap_servers().to_string();
+    (broker, bootstrap)
+}
+
+/// A producer for `bootstrap`.
+pub fn producer(bootstrap: &str) -> rdkafka::producer::BaseProducer {
+    rdkafka::config::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .create()
+        .expect("producer")
+}
+
+/// Produces one simple-CSV message (`format` header) to partition `p` of `topic`.
+pub fn send_csv(producer: &rdkafka::producer::BaseProducer, topic: &str, p: i32, body: &str) {
+    let headers = rdkafka::message::OwnedHeaders::new().insert(rdkafka::message::Header {
+        key: "format",
+        value: Some("simple-csv"),
+    });
+    producer
+        .send(
+            rdkafka::producer::BaseRecord::<(), _>::to(topic)
+                .partition(p)
+                .payload(body.as_bytes())
+                .headers(headers),
+        )
+        .map_err(|(e, _)| e)
+        .expect("produce");
+}
+
+/// The committed offsets of `group` for partitions `0..partitions` of `topic` (`None`: none).
+pub fn committed(bootstrap: &str, group: &str, topic: &str, partitions: i32) -> Vec<Option<i64>> {
+    use rdkafka::consumer::{BaseConsumer, Consumer};
+    use rdkafka::{Offset, TopicPartitionList};
+    let c: BaseConsumer = rdkafka::config::ClientConfig::new()
+        .set("bootstrap.servers", bootstrap)
+        .set("group.id", group)
+        .create()
+        .expect("consumer");
+    let mut list = TopicPartitionList::new();
+    for p in 0..partitions {
+        list.add_partition(topic, p);
+    }
+    let got = c
+        .committed_offsets(list, std::time::Duration::from_secs(10))
+        .expect("committed offsets");
+    (0..partitions)
+        .map(|p| match got.find_partition(topic, p).map(|e| e.offset()) {
+            Some(Offset::Offset(o)) => Some(o),
+            _ => None,
+        })
+        .collect()
+}
