@@ -256,11 +256,13 @@ pub fn flag_overrides(args: &RunArgs) -> FlagOverrides {
 /// Resolves a loaded configuration into run options; every problem is reported at once.
 pub fn resolve_run(config: &Config, args: &RunArgs) -> Result<RunOptions, Vec<String>> {
     let mut errors = Vec::new();
-    if args.serve {
-        errors.push("--serve is not available in this build yet".into());
-    }
     let mut opts = RunOptions {
         follow: args.follow,
+        // SPEC §7: the server runs with --serve or --follow.
+        serve: (args.serve || args.follow).then(|| crate::http::HttpOptions {
+            bind_address: config.http.bind_address.clone(),
+            port: config.http.port,
+        }),
         ..RunOptions::default()
     };
     let mut postgres = None;

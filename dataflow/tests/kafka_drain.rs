@@ -23,6 +23,8 @@ fn tickflow(dir: &Path, bootstrap: &str, group: &str, args: &[&str]) -> Command 
     c.arg("run")
         .args(args)
         .current_dir(dir)
+        // --follow serves HTTP; a free port each, as tests run in parallel.
+        .env("DATA_PROC_HEALTH_PORT", "0")
         .env("DATA_PROC_KAFKA_BOOTSTRAP", bootstrap)
         .env("DATA_PROC_KAFKA_SESSION_TIMEOUT_MS", "6000")
         .env("DATA_PROC_CONSUMER_GROUP", group)

@@ -29,6 +29,8 @@ fn follow(dir: &Path, bootstrap: &str, group: &str, outputs: &[&str], interval_m
     let mut c = Command::new(env!("CARGO_BIN_EXE_tickflow"));
     c.args(["run", "--input", "kafka:prices.v1", "--follow", "-w", "2"])
         .current_dir(dir)
+        // --follow serves HTTP; a free port each, as tests run in parallel.
+        .env("DATA_PROC_HEALTH_PORT", "0")
         .env("DATA_PROC_KAFKA_BOOTSTRAP", bootstrap)
         .env("DATA_PROC_KAFKA_SESSION_TIMEOUT_MS", "6000")
         .env("DATA_PROC_CONSUMER_GROUP", group)

@@ -57,6 +57,8 @@ pub fn tickflow(t: &Target, bootstrap: &str, cwd: &Path) -> Command {
     let mut c = Command::new(tickflow_bin());
     c.current_dir(cwd)
         .env_remove("DATA_PROC_WORKERS")
+        // --follow serves HTTP; a free port each, as tests run in parallel.
+        .env("DATA_PROC_HEALTH_PORT", "0")
         .env("DATA_PROC_KAFKA_BOOTSTRAP", bootstrap)
         .env("DATA_PROC_KAFKA_SESSION_TIMEOUT_MS", "6000")
         .env(

@@ -196,6 +196,13 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
         "inputs planned"
     );
     let config = timely_config(&opts)?;
+    // Bound before the dataflow starts: a taken port fails the run at once.
+    let http = match &opts.serve {
+        Some(h) => {
+            Some(crate::http::start(h, crate::http::base_routes()).map_err(RunError::Start)?)
+        }
+        None => None,
+    };
     let workers_total = opts.workers.max(1) * opts.processes.max(1);
     let dirs: Vec<DirConfig> = opts
         .outputs
@@ -420,6 +427,9 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
         elapsed_ms = started.elapsed().as_millis() as u64,
         "dataflow finished"
     );
+    if let Some(server) = http {
+        server.stop();
+    }
     for r in joined {
         match r {
             Ok(Some(mut rep)) => {

@@ -47,6 +47,8 @@ pub struct RunOptions {
     pub kafka_start: BTreeMap<(String, i32), u64>,
     /// Server sinks and how sinks are flushed and retried.
     pub sinks: SinkOptions,
+    /// The HTTP server (`--serve`, `--follow`); `None` = no server.
+    pub serve: Option<crate::http::HttpOptions>,
 }
 
 /// Settings of the server sinks (`--output clickhouse`, `--output redis`) and of flushing.
@@ -180,6 +182,7 @@ impl Default for RunOptions {
             commit_interval_ms: 5_000,
             kafka_start: BTreeMap::new(),
             sinks: SinkOptions::default(),
+            serve: None,
         }
     }
 }
