@@ -186,7 +186,7 @@ impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             port: 8080,
-            bind_address: "0.0.0.0".into(),
+            bind_address: "127.0.0.1".into(),
             api_keys: Vec::new(),
             serve_history_ms: 7 * DAY_MS,
         }

@@ -198,7 +198,7 @@ pub static KEYS: &[Key] = &[
     key("redis.key_prefix", "DATA_PROC_REDIS_KEY_PREFIX", Kind::Str, "", "Prepended to every served key (e.g. `staging:`); empty = the SPEC names."),
     key("projection.cache_ttl_seconds", "DATA_PROC_PROJECTION_CACHE_TTL", int(0), "s", "TTL of served Redis keys; 0 = no expiry."),
     key("http.port", "DATA_PROC_HEALTH_PORT", PORT, "", "HTTP port (API, health, metrics); 0 picks a free port."),
-    key("http.bind_address", "DATA_PROC_HTTP_BIND_ADDRESS", Kind::Str, "", "Listening IP address."),
+    key("http.bind_address", "DATA_PROC_HTTP_BIND_ADDRESS", Kind::Str, "", "Listening IP address (loopback by default; `0.0.0.0` in a container)."),
     key("http.api_keys", "DATA_PROC_API_KEYS", Kind::List { sep: ',', secret: true }, "", "API keys, each `key` (all tenants) or `key:tenant`; empty = `/v1` open."),
     key("http.serve_history_ms", "DATA_PROC_HTTP_SERVE_HISTORY_MS", int(0), MS, "Finalized bars stay queryable this long."),
 ];

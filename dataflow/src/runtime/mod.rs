@@ -228,8 +228,10 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
         }
     }
     let policy = Arc::new(policy);
-    // Followed inputs have no end: feeds are then not counted towards "every feed ended".
-    let planned_feeds = (!opts.follow).then_some(feeds.len());
+    // Every feed is known at plan time (files, Kafka partitions), followed or not: `G` waits
+    // until each was seen (or, followed, went idle). Followed partitions never end, so `G`
+    // never becomes +∞ in a followed run.
+    let planned_feeds = Some(feeds.len());
     // Final-state `dir:` outputs need only final bars; change logs and stdout show every change.
     let provisional = opts.outputs.iter().any(|o| match o {
         OutputSpec::Dir(d) => d.changes,
