@@ -111,6 +111,7 @@ impl Default for KafkaConfig {
             compression: Compression::Lz4,
             auto_offset_reset: OffsetReset::Earliest,
             session_timeout_ms: 30 * SECOND_MS,
+            fetch_wait_max_ms: 10,
             commit_interval_ms: 5 * SECOND_MS,
             topics: KafkaTopics::default(),
             topic_formats: BTreeMap::new(),

@@ -168,6 +168,7 @@ pub static KEYS: &[Key] = &[
     key("kafka.compression", "DATA_PROC_KAFKA_COMPRESSION", Kind::Enum(Compression::NAMES), "", "Producer `compression.type`."),
     key("kafka.auto_offset_reset", "DATA_PROC_KAFKA_AUTO_OFFSET_RESET", Kind::Enum(OffsetReset::NAMES), "", "Where a group without committed offsets starts."),
     key("kafka.session_timeout_ms", "DATA_PROC_KAFKA_SESSION_TIMEOUT_MS", Kind::Int { min: 1000, max: 3_600_000 }, MS, "Consumer session timeout."),
+    key("kafka.fetch_wait_max_ms", "DATA_PROC_KAFKA_FETCH_WAIT_MAX_MS", Kind::Int { min: 0, max: 300_000 }, MS, "How long a broker may hold a fetch that found no new data (`fetch.wait.max.ms`); bounds produce-to-consume delay on brokers that hold empty fetches."),
     key("kafka.commit_interval_ms", "DATA_PROC_KAFKA_COMMIT_INTERVAL_MS", int(0), MS, "While a job runs, safe positions are committed at most this often (only with sinks durable on flush: kafka, clickhouse, redis, null); 0 = only at the end."),
     key("kafka.topics.in_envelopes", "DATA_PROC_KAFKA_TOPICS_IN_ENVELOPES", Kind::Str, "", "Canonical envelopes in."),
     key("kafka.topics.in_miso", "DATA_PROC_KAFKA_TOPICS_IN_MISO", Kind::Str, "", "Whole MISO documents in."),

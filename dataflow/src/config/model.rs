@@ -208,6 +208,8 @@ pub struct KafkaConfig {
     pub auto_offset_reset: OffsetReset,
     /// Consumer session timeout.
     pub session_timeout_ms: u64,
+    /// How long a broker may hold a fetch that found no new data (`fetch.wait.max.ms`).
+    pub fetch_wait_max_ms: u64,
     /// Safe positions are committed at most this often while a job runs (sinks durable on
     /// flush only); 0 = only at the end of a run.
     pub commit_interval_ms: u64,
