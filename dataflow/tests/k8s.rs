@@ -418,3 +418,38 @@ fn prometheus_rule_equals_the_repository_alerts() {
         "k8s/base/prometheusrule.yaml spec.groups differs from monitoring/prometheus/alerts.yml: copy the file's groups into it"
     );
 }
+
+/// The image and the manifests agree: exposed ports are tickflow's default HTTP and peer ports,
+/// the image's user is the StatefulSet's `runAsUser`, and the build is `--release --locked`.
+#[test]
+fn dockerfile_matches_the_manifests() {
+    let text = std::fs::read_to_string(repo().join("Dockerfile")).expect("Dockerfile");
+    let defaults = tickflow::config::Config::default();
+    let expose: Vec<u64> = text
+        .lines()
+        .filter_map(|l| l.strip_prefix("EXPOSE "))
+        .flat_map(|l| {
+            l.split_whitespace()
+                .filter_map(|p| p.parse().ok())
+                .collect::<Vec<u64>>()
+        })
+        .collect();
+    let mut want = vec![
+        u64::from(defaults.http.port),
+        u64::from(defaults.cluster.peer_port),
+    ];
+    want.sort_unstable();
+    let mut got = expose.clone();
+    got.sort_unstable();
+    assert_eq!(got, want, "EXPOSE");
+    let sts = yaml_docs(&repo().join("k8s/base/statefulset.yaml"));
+    let uid = sts[0]["spec"]["template"]["spec"]["securityContext"]["runAsUser"]
+        .as_u64()
+        .expect("runAsUser");
+    assert!(
+        text.contains(&format!("\nUSER {uid}:")),
+        "USER is not {uid}"
+    );
+    assert!(text.contains("cargo build --release --locked"));
+    assert!(text.contains("ca-certificates"));
+}
