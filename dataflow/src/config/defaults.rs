@@ -36,6 +36,10 @@ impl Default for ClusterConfig {
             processes: 1,
             process_index: 0,
             hostfile: PathBuf::new(),
+            peer_dns: String::new(),
+            peer_port: 2101,
+            bind_address: "0.0.0.0".into(),
+            startup_timeout_ms: 120 * SECOND_MS,
         }
     }
 }

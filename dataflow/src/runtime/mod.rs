@@ -38,9 +38,11 @@ use operators::lateness::operator::Lateness;
 use operators::lateness::Resume;
 use operators::normalize::Normalize;
 use operators::views::{Views, ViewsConfig};
+pub mod cluster;
 mod kafka;
 mod options;
 pub mod shutdown;
+pub mod startup;
 
 pub use kafka::kafka_settings;
 pub use options::{
@@ -79,6 +81,9 @@ fn timely_config(opts: &RunOptions) -> Result<timely::Config, RunError> {
             timely::Config::process(workers)
         });
     }
+    if let Some(peers) = &opts.peers {
+        return Ok(cluster_config(workers, opts.process_index, peers.clone()));
+    }
     let hostfile = opts.hostfile.as_ref().ok_or_else(|| {
         RunError::Start("--hostfile is required with more than one process".into())
     })?;
@@ -98,16 +103,42 @@ fn timely_config(opts: &RunOptions) -> Result<timely::Config, RunError> {
             opts.processes
         )));
     }
-    Ok(timely::Config {
+    let addresses = addresses.into_iter().take(opts.processes).collect();
+    Ok(cluster_config(workers, opts.process_index, addresses))
+}
+
+fn cluster_config(workers: usize, process: usize, addresses: Vec<String>) -> timely::Config {
+    timely::Config {
         communication: timely::CommunicationConfig::Cluster {
             threads: workers,
-            process: opts.process_index,
-            addresses: addresses.into_iter().take(opts.processes).collect(),
+            process,
+            addresses,
             report: false,
             zerocopy: false,
         },
         worker: timely::WorkerConfig::default(),
-    })
+    }
+}
+
+/// Before timely connects a multi-process run: waits for the peers' DNS names (peer-DNS mode),
+/// arms the start-up watchdog and the peer-loss exit. `None` for one process.
+fn cluster_startup(opts: &RunOptions) -> Result<Option<startup::Watchdog>, RunError> {
+    if opts.processes <= 1 {
+        return Ok(None);
+    }
+    let deadline = Instant::now() + Duration::from_millis(opts.startup_timeout_ms);
+    if let Some(peers) = &opts.peers {
+        tracing::info!(peers = ?peers, process_index = opts.process_index, "cluster peers from DNS");
+        startup::await_dns(peers, opts.process_index, deadline).map_err(RunError::Start)?;
+    }
+    startup::exit_on_peer_loss();
+    Ok(Some(startup::Watchdog::arm(
+        deadline,
+        format!(
+            "process {} of {}: the peers did not all connect within {} ms              (cluster.startup_timeout_ms); check that every process runs with the same              DATA_PROC_PROCESSES and can reach the others' peer port",
+            opts.process_index, opts.processes, opts.startup_timeout_ms
+        ),
+    )))
 }
 
 /// Plans the inputs of a run. Generator inputs are generated here, once per process, into
@@ -274,6 +305,8 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
     let commit_plan = kafka_plan.clone();
     let periodic_plan = kafka_plan.clone();
     let kafka_settings = opts.kafka.clone();
+    // Last before timely connects, so the start-up deadline covers only the peers.
+    let watchdog = cluster_startup(&opts)?;
     let opts = Arc::new(opts);
     let started = Instant::now();
     let guards = timely::execute(config, move |worker| {
@@ -423,6 +456,10 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
         report
     })
     .map_err(RunError::Start)?;
+    if let Some(w) = watchdog {
+        tracing::info!("cluster connected");
+        w.disarm();
+    }
     let mut report = None;
     let joined = guards.join();
     tracing::info!(
