@@ -1,7 +1,9 @@
 //! Opening a PostgreSQL connection from a [`PgDsn`] with the TLS it asks for, and [`PgError`].
 //!
 //! [`connect`] applies tickflow's defaults where the string sets nothing (`connect_timeout` 5 s,
-//! `application_name` `tickflow`), builds a native-tls connector for `sslmode` (libpq semantics:
+//! `application_name` `tickflow`, `statement_timeout` 30 s through `options`, `tcp_user_timeout`
+//! 30 s, keepalives after 30 s idle — so a server that hangs or a network that drops packets
+//! turns into an error the caller retries, never a poll that blocks the job for ever), builds a native-tls connector for `sslmode` (libpq semantics:
 //! `prefer`/`require` encrypt without checking the certificate unless `sslrootcert` is given,
 //! `verify-ca` checks the chain, `verify-full` also the host name) and connects. Errors are
 //! [`PgError`]s that say whether retrying can help and never contain the password.
@@ -13,6 +15,13 @@ use std::time::Duration;
 
 /// Connect timeout when the connection string sets none.
 pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Statement timeout (server side) when the connection string's `options` set none.
+pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// How long sent data may stay unacknowledged, and how long a connection may be idle before
+/// keepalive probes start, when the connection string sets neither.
+pub const DEFAULT_TCP_TIMEOUT: Duration = Duration::from_secs(30);
 
 /// A PostgreSQL failure.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -125,6 +134,17 @@ fn connect_inner(dsn: &PgDsn) -> Result<Client, PgError> {
     }
     if config.get_application_name().is_none() {
         config.application_name("tickflow");
+    }
+    let options = config.get_options().unwrap_or("").to_string();
+    if !options.contains("statement_timeout") {
+        let ms = DEFAULT_STATEMENT_TIMEOUT.as_millis();
+        config.options(format!("{options} -c statement_timeout={ms}").trim());
+    }
+    if config.get_tcp_user_timeout().is_none() {
+        config.tcp_user_timeout(DEFAULT_TCP_TIMEOUT);
+    }
+    if !plain.contains("keepalives_idle") {
+        config.keepalives(true).keepalives_idle(DEFAULT_TCP_TIMEOUT);
     }
     let connector = tls_connector(tls.verify, tls.root_cert.as_deref())?;
     config.connect(connector).map_err(PgError::from_server)

@@ -7,4 +7,5 @@ mod migrate;
 mod restart;
 mod snapshot;
 mod support;
+mod timeouts;
 mod tls;
