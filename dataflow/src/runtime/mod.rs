@@ -39,6 +39,7 @@ use operators::lateness::Resume;
 use operators::normalize::Normalize;
 use operators::views::{Views, ViewsConfig};
 mod kafka;
+mod observe;
 mod options;
 pub mod shutdown;
 
@@ -196,6 +197,7 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
         "inputs planned"
     );
     let config = timely_config(&opts)?;
+    observe::run_started(&opts);
     // Bound before the dataflow starts: a taken port fails the run at once.
     let http = match &opts.serve {
         Some(h) => {
