@@ -1,4 +1,5 @@
 //! Prometheus text exposition parsed into samples, for tests that compare scraped values.
+#![allow(dead_code)]
 
 use std::collections::BTreeMap;
 
