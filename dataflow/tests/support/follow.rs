@@ -100,15 +100,20 @@ fn address_in(line: &str) -> SocketAddr {
 
 /// `GET path` on `addr` over HTTP/1.0 (no chunked answers): status and body.
 pub fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    let mut s = TcpStream::connect(addr).expect("connect");
-    s.set_read_timeout(Some(Duration::from_secs(30))).unwrap();
-    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n").unwrap();
+    try_get(addr, path).unwrap_or_else(|e| panic!("GET {addr}{path}: {e}"))
+}
+
+/// [`get`], with connection errors returned.
+pub fn try_get(addr: SocketAddr, path: &str) -> std::io::Result<(u16, String)> {
+    let mut s = TcpStream::connect(addr)?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    write!(s, "GET {path} HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n")?;
     let mut bytes = Vec::new();
-    s.read_to_end(&mut bytes).unwrap();
+    s.read_to_end(&mut bytes)?;
     let text = String::from_utf8_lossy(&bytes).into_owned();
     let status = text.get(9..12).and_then(|s| s.parse().ok()).unwrap_or(0);
     let body = text.split_once("\r\n\r\n").map(|(_, b)| b.to_string());
-    (status, body.unwrap_or_default())
+    Ok((status, body.unwrap_or_default()))
 }
 
 /// Percent-encodes a query parameter value.
