@@ -297,6 +297,16 @@ fn prometheus_evaluates_every_dashboard_and_rule_expression() {
             .unwrap_or(0.0);
         assert_eq!(value, expected, "{expr}: {v}");
     }
+    // Both partitions' consumer lag is reported (everything sent has been read: 0).
+    wait_for(
+        Duration::from_secs(30),
+        "consumer lag of both partitions",
+        || {
+            let q = "count(tickflow_kafka_consumer_lag{topic=\"prices.v1\"} == 0)";
+            let v = api(&prom, &format!("/api/v1/query?query={}", encode(q)));
+            (v["data"]["result"][0]["value"][1] == "2").then_some(())
+        },
+    );
     let rules = wait_for(Duration::from_secs(30), "rules evaluated", || {
         let v = api(&prom, "/api/v1/rules");
         let rules: Vec<serde_json::Value> = v["data"]["groups"]
