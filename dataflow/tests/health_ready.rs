@@ -63,3 +63,34 @@ fn ready_flips_after_reference_and_sources_are_up() {
     assert_eq!(get(addr, "/health/ready").0, 503);
     server.stop();
 }
+
+#[test]
+fn request_counter_labels_route_templates_never_paths() {
+    use axum::routing::get as route_get;
+    let router = axum::Router::new().route("/v1/curves/{curve_id}", route_get(|| async { "x" }));
+    let server = start(
+        &HttpOptions {
+            bind_address: "127.0.0.1".into(),
+            port: 0,
+        },
+        router,
+    )
+    .unwrap();
+    let addr = server.addr();
+    assert_eq!(get(addr, "/v1/curves/PJM.DA.X.2025-01-01").0, 200);
+    assert_eq!(get(addr, "/v1/curves/other").0, 200);
+    assert_eq!(get(addr, "/no/such/path").0, 404);
+    let text = tickflow::metrics::render();
+    assert!(
+        text.contains(
+            "tickflow_http_requests_total{route=\"/v1/curves/{curve_id}\",status=\"200\"} 2"
+        ),
+        "{text}"
+    );
+    assert!(
+        text.contains("tickflow_http_requests_total{route=\"unmatched\",status=\"404\"} 1"),
+        "{text}"
+    );
+    assert!(!text.contains("PJM.DA.X"), "{text}");
+    server.stop();
+}
