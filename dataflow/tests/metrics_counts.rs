@@ -264,6 +264,22 @@ fn metrics_count_exactly_what_the_inputs_hold() {
         dead.len() as f64
     );
 
+    // Final-state files: one row per update the dir sink received (final bars only, no retractions).
+    for (view, file) in [("bars", "bars.csv"), ("latest", "latest.csv")] {
+        let rows = std::fs::read_to_string(out1.join(file))
+            .unwrap()
+            .lines()
+            .count() as f64
+            - 1.0;
+        let got = delta(
+            &b,
+            &a,
+            "tickflow_records_out_total",
+            &[("sink", "dir"), ("view", view)],
+        );
+        assert_eq!(got, rows, "records_out dir/{view}");
+    }
+
     // Missing intervals: gaps of each PJM node's hours, recomputed from the file kept.
     let mut node_hours: BTreeMap<String, Vec<i64>> = BTreeMap::new();
     let cols: Vec<&str> = header.split(',').collect();
@@ -345,6 +361,36 @@ fn metrics_count_exactly_what_the_inputs_hold() {
         ) >= 1.0
     );
     assert_eq!(delta(&b, &a, "tickflow_sink_errors_total", &[]), 0.0);
+
+    // The same inputs at two workers: every worker's meter adds its share, the totals agree.
+    let mut opts = options(
+        vec![
+            format!("file:{}", dir.path().join("corr.csv").display()),
+            format!(
+                "file:{}?format=pjm-rt",
+                dir.path().join("pjm.csv").display()
+            ),
+            format!("generator:{malformed_params}"),
+        ],
+        &dir.path().join("out1w2"),
+    );
+    opts.workers = 2;
+    let (b2, a2) = metered_run(opts);
+    for (name, labels) in [
+        ("tickflow_records_in_total", &[][..]),
+        ("tickflow_records_in_total", &[("source", "generator")][..]),
+        ("tickflow_duplicates_total", &[][..]),
+        ("tickflow_corrections_total", &[][..]),
+        ("tickflow_dead_letters_total", &[][..]),
+        ("tickflow_missing_intervals_total", &[][..]),
+        ("tickflow_records_out_total", &[("view", "bars")][..]),
+    ] {
+        assert_eq!(
+            delta(&b2, &a2, name, labels),
+            delta(&b, &a, name, labels),
+            "{name} {labels:?} at 2 workers"
+        );
+    }
 
     // Run 2: late records rejected (small batches, default lateness).
     let late = generated("mode=late,format=simple-csv,count=3000,seed=5");
