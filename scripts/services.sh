@@ -26,6 +26,7 @@ CH_HTTP_PORT=58123
 CH_TCP_PORT=59000
 PROM_PORT=59090
 ALL="postgres redis clickhouse prometheus"
+# `prometheus` brings `promtool` (monitoring tests: promtool check/test rules, a private Prometheus).
 PACKAGES="postgresql redis-server clickhouse-server clickhouse-client prometheus cmake libcurl4-openssl-dev libssl-dev pkg-config curl"
 
 say() { echo "services: $*"; }

@@ -55,6 +55,10 @@ impl SourceReader for Chain {
         Some(floor.saturating_add(self.base))
     }
 
+    fn consumer_lag(&self) -> Vec<crate::kafka::PartitionLag> {
+        self.readers.iter().flat_map(|r| r.consumer_lag()).collect()
+    }
+
     fn health(&self) -> SourceHealth {
         match self.readers.get(self.current) {
             Some(r) => r.health(),

@@ -54,4 +54,9 @@ pub trait SourceReader {
     fn next_batch_floor(&self) -> Option<u64> {
         None
     }
+    /// Consumer lag per partition read (Kafka readers; empty for others or before the
+    /// client's first statistics report).
+    fn consumer_lag(&self) -> Vec<crate::kafka::PartitionLag> {
+        Vec::new()
+    }
 }

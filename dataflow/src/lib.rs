@@ -12,6 +12,7 @@ pub mod dlq_cmd;
 pub mod generate_cmd;
 pub mod generate_kafka;
 pub mod graph;
+pub mod health;
 pub mod http;
 pub mod kafka_io;
 pub mod metrics;

@@ -113,6 +113,17 @@ impl<T> ChunkDeque<T> {
         self.chunks.get(ci).and_then(|c| c.get(i))
     }
 
+    /// The entry just before `at` (a position or the end), if any.
+    pub(crate) fn before(&self, (ci, i): Pos) -> Option<&T> {
+        match i.checked_sub(1) {
+            Some(j) => self.get((ci, j)),
+            None => ci
+                .checked_sub(1)
+                .and_then(|c| self.chunks.get(c))
+                .and_then(VecDeque::back),
+        }
+    }
+
     /// The entry at `at`, mutably.
     pub(crate) fn get_mut(&mut self, (ci, i): Pos) -> Option<&mut T> {
         self.chunks.get_mut(ci).and_then(|c| c.get_mut(i))

@@ -43,6 +43,12 @@ pub struct NormalizeStats {
     pub ticks: BTreeMap<Market, u64>,
     /// Dead letters produced, per error code name.
     pub dead_letters: BTreeMap<&'static str, u64>,
+    /// Records read (ticks parsed plus rejected records), per transport
+    /// ([`crate::model::FeedKind::label_index`]) and market (`Market as usize`); a rejected
+    /// record counts under the market of its document's explicit format, else `Other`.
+    pub records_in: [[u64; 8]; 3],
+    /// Greatest tick `interval_start` seen, per transport and market (0 = none yet).
+    pub last_event_ms: [[i64; 8]; 3],
 }
 
 /// Settings of the normalize stage.
@@ -175,11 +181,32 @@ impl<'scope> Normalize<'scope> for Stream<'scope, u64, Vec<RawDocument>> {
                             let mut summary = BatchSummary::new(raw.feed, raw.batch, raw.last);
                             summary.idle = raw.idle;
                             let mut per_market = [0u64; 8];
+                            let mut last_ms = [0i64; 8];
                             for t in &out.ticks {
-                                if let Some(n) = per_market.get_mut(t.market as usize) {
+                                let slot = t.market as usize;
+                                if let Some(n) = per_market.get_mut(slot) {
                                     *n += 1;
                                 }
+                                if let Some(l) = last_ms.get_mut(slot) {
+                                    *l = (*l).max(t.interval_start_ms);
+                                }
                                 summary.observe(t.market, &t.market_run, t.interval_start_ms);
+                            }
+                            let kind = feeds.get(raw.feed).map_or(0, |f| f.kind.label_index());
+                            let dead_market =
+                                raw.format.and_then(|f| f.market()).unwrap_or(Market::Other);
+                            if let Some(row) = stats.records_in.get_mut(kind) {
+                                for (r, n) in row.iter_mut().zip(per_market) {
+                                    *r += n;
+                                }
+                                if let Some(r) = row.get_mut(dead_market as usize) {
+                                    *r += out.dead.len() as u64;
+                                }
+                            }
+                            if let Some(row) = stats.last_event_ms.get_mut(kind) {
+                                for (r, l) in row.iter_mut().zip(last_ms) {
+                                    *r = (*r).max(l);
+                                }
                             }
                             for m in Market::ISOS.into_iter().chain([Market::Other]) {
                                 let n = per_market.get(m as usize).copied().unwrap_or(0);

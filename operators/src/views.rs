@@ -14,7 +14,7 @@ use crate::curves::DeliveryCurves;
 use crate::dedupe::TickBatch;
 use crate::lateness::LatenessPolicy;
 use crate::latest::LatestBook;
-use crate::model::{Bar, CurvePoint, EpochMs, LatestPrice};
+use crate::model::{Bar, BarInterval, CurvePoint, EpochMs, LatestPrice};
 use crate::window::{BarBook, BarStats};
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -59,6 +59,8 @@ pub struct ViewStats {
     pub bars: BarStats,
     /// Final bars emitted, per interval name.
     pub final_bars: std::collections::BTreeMap<&'static str, u64>,
+    /// Windows open now, per interval (`BarInterval::index`).
+    pub open_windows: [u64; 5],
 }
 
 /// Maintains bars, latest prices and delivery curves.
@@ -192,7 +194,13 @@ impl<'scope> Views<'scope> for Stream<'scope, u64, Vec<TickBatch>> {
                         }
                     }
                 }
-                stats.borrow_mut().bars = bars_book.stats.clone();
+                let mut s = stats.borrow_mut();
+                s.bars = bars_book.stats.clone();
+                for iv in BarInterval::ALL {
+                    if let Some(o) = s.open_windows.get_mut(iv.index()) {
+                        *o = bars_book.open_windows(iv) as u64;
+                    }
+                }
             }
         });
         ViewStreams {

@@ -461,6 +461,10 @@ impl SourceReader for KafkaReader {
         self.health.clone()
     }
 
+    fn consumer_lag(&self) -> Vec<PartitionLag> {
+        self.lag()
+    }
+
     /// Batches are stamped with the current round, which never goes back; queued documents
     /// may carry an earlier one.
     fn next_batch_floor(&self) -> Option<u64> {

@@ -58,6 +58,14 @@ pub fn live_reference<'scope>(
             if last_poll.elapsed() >= refresh {
                 last_poll = Instant::now();
                 let mut changes = reference.poll_changes();
+                let rows = &crate::metrics::families().reference_rows;
+                for (row, diff) in &changes {
+                    rows.with_label_values(&[row.table().name()]).add(*diff);
+                }
+                match reference.last_error() {
+                    Some(e) => crate::health::down("reference", &e.to_string()),
+                    None => crate::health::up("reference"),
+                }
                 if !changes.is_empty() {
                     tracing::info!(
                         updates = changes.len(),

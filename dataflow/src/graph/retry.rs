@@ -13,6 +13,14 @@ pub fn retries_total() -> u64 {
     RETRIES.load(Ordering::Relaxed)
 }
 
+/// Counts and reports a failure of sink `kind` for good; returns the error text of the report.
+pub fn sink_failed(kind: &str, e: &SinkError) -> String {
+    crate::metrics::families::sink_error(kind);
+    let text = format!("{kind}: {e}");
+    crate::health::down(&format!("sink:{kind}"), &text);
+    text
+}
+
 /// First wait after a failure; doubles up to the cap.
 const FIRST_BACKOFF_MS: u64 = 50;
 
@@ -55,6 +63,7 @@ pub fn with_retry(
         match op(sink) {
             Ok(()) => {
                 if attempt > 0 {
+                    crate::health::up(&format!("sink:{}", sink.kind()));
                     tracing::info!(
                         sink = sink.kind(),
                         attempts = attempt + 1,
@@ -66,12 +75,14 @@ pub fn with_retry(
             }
             Err(SinkError::Unavailable(e)) => {
                 RETRIES.fetch_add(1, Ordering::Relaxed);
+                crate::metrics::families::sink_error(sink.kind());
+                crate::health::down(&format!("sink:{}", sink.kind()), &e);
                 let wait = backoff_ms(attempt, max_backoff_ms);
                 tracing::warn!(sink = sink.kind(), op = what, attempt, backoff_ms = wait, error = %e, "sink unavailable, retrying");
                 std::thread::sleep(Duration::from_millis(wait));
                 attempt = attempt.saturating_add(1);
             }
-            Err(e @ SinkError::Fatal(_)) => return Err(format!("{}: {e}", sink.kind())),
+            Err(e @ SinkError::Fatal(_)) => return Err(sink_failed(sink.kind(), &e)),
         }
     }
 }

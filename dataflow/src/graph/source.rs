@@ -14,7 +14,7 @@
 //! drains; the documents already handed out are processed to the end. Every document handed
 //! out is reported to the worker's [`super::CommitTracker`].
 
-use connectors::source::{Poll, SourceReader};
+use connectors::source::{Poll, SourceHealth, SourceReader};
 use operators::model::RawDocument;
 use std::cell::RefCell;
 use std::rc::Rc;
@@ -24,6 +24,22 @@ use timely::scheduling::Activator;
 
 /// Documents handed out per activation before yielding to other operators.
 const DOCS_PER_ACTIVATION: usize = 1;
+
+/// How often the reader's health and consumer lag are published.
+const REPORT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
+
+/// Publishes the reader's Kafka consumer lag (`tickflow_kafka_consumer_lag`) and its health
+/// (`source:kafka`; only Kafka readers stall).
+fn report(reader: &dyn SourceReader) {
+    for l in reader.consumer_lag() {
+        crate::metrics::families::set_kafka_lag(&l.topic, l.partition, l.lag as i64);
+    }
+    match reader.health() {
+        SourceHealth::Stalled(e) => crate::health::report_if_registered("source:kafka", Err(&e)),
+        SourceHealth::Running => crate::health::report_if_registered("source:kafka", Ok(())),
+        SourceHealth::Ceased => {}
+    }
+}
 
 /// The time this worker's document source has reached, shared within the worker.
 #[derive(Clone, Default)]
@@ -74,8 +90,13 @@ pub fn read_documents<'scope>(
     source(scope, "ReadDocuments", move |capability, info| {
         let activator = scope.activator_for(info.address);
         let mut cap = Some(capability);
+        let mut reported = std::time::Instant::now();
         move |output| {
             let Some(c) = cap.as_mut() else { return };
+            if reported.elapsed() >= REPORT_EVERY {
+                reported = std::time::Instant::now();
+                report(reader.as_ref());
+            }
             if stop() {
                 tracing::info!("stop requested: source released");
                 cap = None;

@@ -136,6 +136,7 @@ pub fn write_sinks<'scope>(
         let mut flushed_to: Option<u64> = None;
         let mut last_flush = std::time::Instant::now();
         let interval = std::time::Duration::from_millis(policy.flush_interval_ms);
+        let mut meter = crate::metrics::Meter::default();
         move |frontiers| {
             let mut wrote = false;
             let mut write = |time: u64, u: Update<'_>| {
@@ -150,7 +151,7 @@ pub fn write_sinks<'scope>(
                                 errors.push(e);
                             }
                         }
-                        Err(e) => errors.push(format!("{}: {e}", s.kind())),
+                        Err(e) => errors.push(super::retry::sink_failed(s.kind(), &e)),
                     }
                 }
             };
@@ -159,7 +160,10 @@ pub fn write_sinks<'scope>(
                     let time = c.least().copied().unwrap_or(0);
                     for batches in data {
                         for batch in batches.iter() {
-                            batch.for_each(|t, d| write(time, Update::Tick(t, d)));
+                            batch.for_each(|t, d| {
+                                meter.ingested(t.ingested_at_ms);
+                                write(time, Update::Tick(t, d))
+                            });
                         }
                         batches.clear();
                     }
@@ -203,6 +207,7 @@ pub fn write_sinks<'scope>(
                 let time = c.least().copied().unwrap_or(0);
                 for batch in data {
                     for d in batch.iter() {
+                        meter.dead_letter(d);
                         write(time, Update::DeadLetter(d));
                     }
                     batch.clear();
@@ -238,7 +243,7 @@ pub fn write_sinks<'scope>(
                                 errors.push(e);
                             }
                         }
-                        Err(e) => errors.push(format!("{}: {e}", s.kind())),
+                        Err(e) => errors.push(super::retry::sink_failed(s.kind(), &e)),
                     }
                 }
             }
@@ -254,13 +259,21 @@ pub fn write_sinks<'scope>(
                     flushed_to = Some(f);
                     for s in sinks.iter_mut() {
                         let max = policy.retry_max_backoff_ms;
-                        if let Err(e) = with_retry(s.as_mut(), "flush", max, |s| s.flush()) {
-                            errors.push(e);
+                        let started = std::time::Instant::now();
+                        match with_retry(s.as_mut(), "flush", max, |s| s.flush()) {
+                            Ok(()) => crate::metrics::families::observe_flush(
+                                s.kind(),
+                                started.elapsed().as_secs_f64(),
+                            ),
+                            Err(e) => errors.push(e),
                         }
                     }
                     if !errors.is_empty() {
                         flushed_cap = None;
+                    } else {
+                        meter.flushed(&sinks);
                     }
+                    meter.publish(&stats);
                     if let Some(fc) = flushed_cap.as_ref() {
                         flushed_out.activate().session(fc).give((worker, f));
                     }
@@ -270,10 +283,19 @@ pub fn write_sinks<'scope>(
                 if let Some(cap) = cap.take() {
                     for s in sinks.iter_mut() {
                         let max = policy.retry_max_backoff_ms;
-                        if let Err(e) = with_retry(s.as_mut(), "finish", max, |s| s.finish()) {
-                            errors.push(e);
+                        let started = std::time::Instant::now();
+                        match with_retry(s.as_mut(), "finish", max, |s| s.finish()) {
+                            Ok(()) => crate::metrics::families::observe_flush(
+                                s.kind(),
+                                started.elapsed().as_secs_f64(),
+                            ),
+                            Err(e) => errors.push(e),
                         }
                     }
+                    if errors.is_empty() {
+                        meter.flushed(&sinks);
+                    }
+                    meter.publish(&stats);
                     flushed_cap = None;
                     if let Some(c) = committer.as_ref() {
                         if let Some(mut c) = c.borrow_mut().take() {
@@ -298,6 +320,7 @@ pub fn write_sinks<'scope>(
                     out.activate().session(&cap).give(report);
                 }
             }
+            meter.tick(&stats);
         }
     });
     WriteStreams { reports, flushed }

@@ -4,6 +4,8 @@
 //! taken is a start-up error, not a silent run without a server. Port 0 picks a free port,
 //! which is logged (`http server listening`).
 
+pub mod health;
+
 use axum::routing::get;
 use axum::Router;
 use std::net::SocketAddr;
@@ -72,6 +74,7 @@ async fn metrics() -> impl axum::response::IntoResponse {
 
 /// Binds `opts` and serves `router` on a thread of its own until the returned server is stopped.
 pub fn start(opts: &HttpOptions, router: Router) -> Result<HttpServer, String> {
+    let router = health::observe(router);
     let addr = format!("{}:{}", opts.bind_address, opts.port);
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)

@@ -1,6 +1,17 @@
 //! Prometheus metrics of SPEC §10: one process-wide registry, rendered as Prometheus text at
 //! `/metrics`. Metrics are exempt from determinism (SPEC §10); registering the same name twice
 //! is a programming error caught by the tests, so registration happens once, lazily.
+//!
+//! [`families`] defines every family once; [`Meter`] moves one worker's stage counters into
+//! them at batch granularity; [`http::count_requests`] counts HTTP requests. `docs/metrics.md`
+//! says where each metric is counted.
+
+pub mod families;
+pub mod http;
+pub mod meter;
+
+pub use families::{families, Families};
+pub use meter::Meter;
 
 use prometheus::{Encoder, IntGaugeVec, Opts, Registry, TextEncoder};
 use std::sync::LazyLock;
@@ -31,6 +42,7 @@ fn register_build_info(registry: &Registry) {
 
 /// Every registered metric in the Prometheus text exposition format.
 pub fn render() -> String {
+    families::refresh();
     let mut buf = Vec::new();
     if let Err(e) = TextEncoder::new().encode(&registry().gather(), &mut buf) {
         tracing::error!(error = %e, "cannot encode metrics");

@@ -40,6 +40,7 @@ use operators::normalize::Normalize;
 use operators::views::{Views, ViewsConfig};
 pub mod cluster;
 mod kafka;
+mod observe;
 mod options;
 pub mod shutdown;
 pub mod startup;
@@ -227,6 +228,7 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
         "inputs planned"
     );
     let config = timely_config(&opts)?;
+    observe::run_started(&opts);
     // Bound before the dataflow starts: a taken port fails the run at once.
     let http = match &opts.serve {
         Some(h) => {

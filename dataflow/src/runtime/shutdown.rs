@@ -58,10 +58,10 @@ pub fn watchdog(timeout_ms: u64) {
             tracing::info!(timeout_ms, "stop requested: draining sources and sinks");
             let since = Instant::now();
             std::thread::sleep(Duration::from_millis(timeout_ms));
-            eprintln!(
-                "error: shutdown did not finish within pipeline.shutdown_timeout_ms = {timeout_ms} ms \
-                 ({} ms elapsed); positions not committed",
-                since.elapsed().as_millis()
+            // Logged (not printed) so that `--log-format json` output stays one JSON object a line.
+            tracing::error!(
+                elapsed_ms = since.elapsed().as_millis() as u64,
+                "shutdown did not finish within pipeline.shutdown_timeout_ms = {timeout_ms} ms; positions not committed"
             );
             std::process::exit(TIMEOUT_EXIT_CODE);
         });

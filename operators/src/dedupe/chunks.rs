@@ -67,6 +67,11 @@ impl Chunks {
         self.entries.front()
     }
 
+    /// The entry just before insertion point `at`.
+    pub(super) fn before(&self, at: At) -> Option<&Entry> {
+        self.entries.before(at)
+    }
+
     /// Removes the entry with the least key.
     pub(super) fn pop_front(&mut self) -> Option<Entry> {
         self.entries.pop_front()

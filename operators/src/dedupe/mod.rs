@@ -28,11 +28,12 @@ mod tests;
 pub use operator::Dedupe;
 
 use crate::model::{
-    BarInterval, ByPtr, EpochMs, Horizon, Market, QualityFlag, SymMap, Tick, TickIdentity,
+    BarInterval, ByPtr, EpochMs, Horizon, Market, QualityFlag, Sym, SymMap, Tick, TickIdentity,
 };
 use crate::window::WindowAssigner;
 use chunks::{Chunks, Entry, Key};
 use slim::{rank, value_bits, Slim};
+use std::collections::BTreeMap;
 
 /// One update of the deduplicated tick stream: the tick (carrying the lateness horizon of the
 /// arrivals that caused the update) and its multiplicity change.
@@ -101,6 +102,11 @@ pub struct DedupeStats {
     pub corrections: u64,
     /// Identities released because their largest window became final.
     pub released: u64,
+    /// Intervals skipped in an instrument's sequence of interval ticks, per (market,
+    /// market_run): a new identity placed after one ending at `e` and starting at `s > e`,
+    /// both of width `w`, skipped `(s − e) / w` intervals. Point ticks count nothing; a late
+    /// arrival filling a gap does not un-count it (a counter only grows).
+    pub missing_intervals: BTreeMap<(Market, Sym), u64>,
 }
 
 /// The identities of one (tenant, instrument), sorted by (interval_start, interval_end,
@@ -115,6 +121,14 @@ struct Instrument {
     market: Market,
     template: Tick,
     entries: Chunks,
+}
+
+/// Intervals between `last`, the identity before `tick` in the instrument's order, and `tick`,
+/// when both are intervals of the same width (see [`DedupeStats::missing_intervals`]).
+fn skipped(last: &Entry, tick: &Tick) -> Option<u64> {
+    let width = tick.interval_end_ms - tick.interval_start_ms;
+    let gap = tick.interval_start_ms - last.end;
+    (width > 0 && last.end - last.start == width && gap >= width).then(|| (gap / width) as u64)
 }
 
 fn key_of(t: &Tick) -> Key<'_> {
@@ -202,6 +216,13 @@ impl DedupeCore {
         let at = match inst.entries.find(key_of(tick)) {
             Err(at) => {
                 self.stats.identities += 1;
+                if let Some(gap) = inst.entries.before(at).and_then(|b| skipped(b, tick)) {
+                    *self
+                        .stats
+                        .missing_intervals
+                        .entry((tick.market, tick.market_run.clone()))
+                        .or_default() += gap;
+                }
                 self.held += 1;
                 tick.version = 1;
                 tick.flags.remove(QualityFlag::Corrected);

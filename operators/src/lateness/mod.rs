@@ -53,6 +53,8 @@ pub enum Verdict {
 /// Counters of the lateness stage.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct LatenessStats {
+    /// The global watermark (`EpochMs::MIN` before any, `EpochMs::MAX` once every feed ended).
+    pub watermark_ms: EpochMs,
     /// Ticks judged.
     pub judged: u64,
     /// Accepted ticks behind their watermark (`late_arrival`).
@@ -120,6 +122,7 @@ impl LatenessCore {
             return;
         }
         self.global_ms = g;
+        self.stats.watermark_ms = g;
         for m in Market::ISOS.into_iter().chain([Market::Other]) {
             let slot = m as usize;
             self.closed[slot] =

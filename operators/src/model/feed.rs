@@ -27,6 +27,20 @@ pub enum FeedKind {
     Generator,
 }
 
+impl FeedKind {
+    /// The transports as metric labels, indexed by [`FeedKind::label_index`].
+    pub const LABELS: [&'static str; 3] = ["file", "kafka", "generator"];
+
+    /// Position of this transport's label in [`FeedKind::LABELS`].
+    pub fn label_index(&self) -> usize {
+        match self {
+            FeedKind::File => 0,
+            FeedKind::Kafka { .. } => 1,
+            FeedKind::Generator => 2,
+        }
+    }
+}
+
 /// One feed: its display name as the user gave it and its kind.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct FeedInfo {
