@@ -196,12 +196,29 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
         "inputs planned"
     );
     let config = timely_config(&opts)?;
-    // Bound before the dataflow starts: a taken port fails the run at once.
-    let http = match &opts.serve {
-        Some(h) => {
-            Some(crate::http::start(h, crate::http::base_routes()).map_err(RunError::Start)?)
+    // Bound before the dataflow starts: a taken port fails the run at once. The query API
+    // answers from `served`, which the first worker of this process keeps (graph::serve).
+    let served = opts.serve.as_ref().map(|_| {
+        crate::http::Served::new(
+            opts.api.serve_history_ms,
+            opts.aggregation.latest_history,
+            crate::http::served::DEFAULT_CHANNEL_BATCHES,
+        )
+    });
+    let http = match (&opts.serve, &served) {
+        (Some(h), Some(served)) => {
+            let ctx = crate::http::ApiContext {
+                served: served.clone(),
+                keys: Arc::new(crate::http::auth::ApiKeys::from_secrets(&opts.api.api_keys)),
+            };
+            let routes = crate::http::base_routes().merge(crate::http::api_routes(ctx));
+            Some(crate::http::start(h, routes).map_err(RunError::Start)?)
         }
-        None => None,
+        _ => None,
+    };
+    let serve_layout = crate::graph::ServeLayout {
+        workers: opts.workers.max(1),
+        processes: opts.processes.max(1),
     };
     let workers_total = opts.workers.max(1) * opts.processes.max(1);
     let dirs: Vec<DirConfig> = opts
@@ -231,11 +248,13 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
     // Followed inputs have no end: feeds are then not counted towards "every feed ended".
     let planned_feeds = (!opts.follow).then_some(feeds.len());
     // Final-state `dir:` outputs need only final bars; change logs and stdout show every change.
-    let provisional = opts.outputs.iter().any(|o| match o {
-        OutputSpec::Dir(d) => d.changes,
-        OutputSpec::Stdout | OutputSpec::Kafka => true,
-        OutputSpec::Null | OutputSpec::Clickhouse | OutputSpec::Redis => false,
-    });
+    // The query API serves open windows' bars too.
+    let provisional = opts.serve.is_some()
+        || opts.outputs.iter().any(|o| match o {
+            OutputSpec::Dir(d) => d.changes,
+            OutputSpec::Stdout | OutputSpec::Kafka => true,
+            OutputSpec::Null | OutputSpec::Clickhouse | OutputSpec::Redis => false,
+        });
     let wants_ticks = opts.outputs.iter().any(|o| match o {
         OutputSpec::Dir(d) => d.changes || d.views.contains(&connectors::dir::View::Ticks),
         OutputSpec::Redis => false,
@@ -272,6 +291,7 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
     let commit_plan = kafka_plan.clone();
     let periodic_plan = kafka_plan.clone();
     let kafka_settings = opts.kafka.clone();
+    let opts_follow = opts.follow;
     let opts = Arc::new(opts);
     let started = Instant::now();
     let guards = timely::execute(config, move |worker| {
@@ -380,6 +400,17 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
                 .latest
                 .clone()
                 .forward_curves(reference_rows.clone(), reference_changes);
+            if let Some(served) = served.as_ref() {
+                // Process p's first worker (global index p·workers) keeps its served state.
+                let mine = (index % serve_layout.workers == 0).then(|| served.clone());
+                crate::graph::serve_views(
+                    changes.clone(),
+                    views.bars.clone(),
+                    scope.concatenate([views.delivery.clone(), forward.clone()]),
+                    serve_layout,
+                    mine,
+                );
+            }
             let inputs = SinkInputs {
                 ticks: wants_ticks.then_some(changes),
                 bars: views.bars,
@@ -427,9 +458,6 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
         elapsed_ms = started.elapsed().as_millis() as u64,
         "dataflow finished"
     );
-    if let Some(server) = http {
-        server.stop();
-    }
     for r in joined {
         match r {
             Ok(Some(mut rep)) => {
@@ -466,6 +494,17 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
                 .map_err(|e| RunError::Commit(e.to_string()))?;
             tracing::info!(partitions = n, positions = ?positions, "kafka positions committed");
         }
+    }
+    if let Some(server) = http {
+        // A bounded run keeps serving its final state until SIGTERM/SIGINT (docs/http.md);
+        // positions are committed before. The summary follows when it stops.
+        if !opts_follow && !shutdown::requested() {
+            tracing::info!(addr = %server.addr(), "dataflow finished: serving its final state until SIGTERM");
+            while !shutdown::requested() {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        server.stop();
     }
     Ok(report)
 }
