@@ -15,7 +15,7 @@ use super::Served;
 use axum::extract::{Path, RawQuery, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
-use axum::routing::get;
+use axum::routing::{get, MethodRouter};
 use axum::Router;
 use connectors::redis::keys;
 use operators::model::{CurvePoint, LatestPrice};
@@ -89,15 +89,31 @@ pub fn authenticate(ctx: &ApiContext, headers: &HeaderMap) -> Result<Grant, ApiE
     Ok(ctx.keys.authenticate(h)?)
 }
 
-/// The query routes, to be merged with the base and health routes.
+/// The paths of the query routes, in the order [`api_routes`] registers them (the OpenAPI
+/// document `docs/openapi.json` is checked against this list).
+pub const ROUTE_PATHS: [&str; 6] = [
+    "/v1/latest",
+    "/v1/bars",
+    "/v1/curves/{curve_id}",
+    "/v1/subscribe",
+    "/projections/latest_price",
+    "/projections/curve_snapshot",
+];
+
+/// The query routes (all `GET`), to be merged with the base and health routes.
 pub fn api_routes(ctx: ApiContext) -> Router {
-    Router::new()
-        .route("/v1/latest", get(latest))
-        .route("/v1/bars", get(bars))
-        .route("/v1/curves/{curve_id}", get(curve))
-        .route("/v1/subscribe", get(super::sse::subscribe))
-        .route("/projections/latest_price", get(projection_latest))
-        .route("/projections/curve_snapshot", get(projection_curve))
+    let handlers: [MethodRouter<ApiContext>; 6] = [
+        get(latest),
+        get(bars),
+        get(curve),
+        get(super::sse::subscribe),
+        get(projection_latest),
+        get(projection_curve),
+    ];
+    ROUTE_PATHS
+        .into_iter()
+        .zip(handlers)
+        .fold(Router::new(), |r, (path, h)| r.route(path, h))
         .with_state(ctx)
 }
 

@@ -86,6 +86,9 @@ impl Drop for HttpServer {
     }
 }
 
+/// The paths of [`base_routes`].
+pub const BASE_PATHS: [&str; 2] = ["/health/live", "/metrics"];
+
 /// The routes every server has: liveness and metrics.
 pub fn base_routes() -> Router {
     Router::new()

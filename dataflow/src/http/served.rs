@@ -9,7 +9,7 @@
 //! held, which the code does not do) is recovered, never propagated.
 
 use super::state::{Change, ServeState, ServeUpdate};
-use std::sync::{Arc, RwLock, RwLockReadGuard, RwLockWriteGuard};
+use std::sync::{Arc, Mutex, RwLock, RwLockReadGuard, RwLockWriteGuard};
 use tokio::sync::broadcast;
 
 /// The changes of one complete time.
@@ -24,7 +24,8 @@ pub struct Published {
 /// The shared serving state of a process.
 pub struct Served {
     state: RwLock<ServeState>,
-    updates: broadcast::Sender<Arc<Published>>,
+    /// `None` once closed: receivers then see the end of the stream.
+    updates: Mutex<Option<broadcast::Sender<Arc<Published>>>>,
 }
 
 /// Default number of published batches a subscriber may fall behind before it is cut off.
@@ -36,7 +37,7 @@ impl Served {
         let (updates, _) = broadcast::channel(capacity.max(1));
         Arc::new(Served {
             state: RwLock::new(ServeState::new(history_ms, latest_history)),
-            updates,
+            updates: Mutex::new(Some(updates)),
         })
     }
 
@@ -55,14 +56,32 @@ impl Served {
         let changes = state.apply(updates);
         state.applied_time = Some(time);
         if !changes.is_empty() {
-            // No receiver is not an error: nobody subscribes.
-            let _ = self.updates.send(Arc::new(Published { time, changes }));
+            if let Some(tx) = self.sender() {
+                // No receiver is not an error: nobody subscribes.
+                let _ = tx.send(Arc::new(Published { time, changes }));
+            }
         }
     }
 
     /// Marks the state final (the dataflow ended).
     pub fn finish(&self) {
         self.write().finished = true;
+    }
+
+    fn sender(&self) -> Option<broadcast::Sender<Arc<Published>>> {
+        self.updates
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
+    /// Ends every subscription (the server is stopping): their streams end after the changes
+    /// already published.
+    pub fn close(&self) {
+        self.updates
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .take();
     }
 
     /// The current state and a receiver of every change after it.
@@ -73,7 +92,11 @@ impl Served {
         broadcast::Receiver<Arc<Published>>,
     ) {
         let state = self.read();
-        let rx = self.updates.subscribe();
+        let rx = match self.sender() {
+            Some(tx) => tx.subscribe(),
+            // Closed: a receiver whose stream ends at once.
+            None => broadcast::channel(1).1,
+        };
         (state, rx)
     }
 }

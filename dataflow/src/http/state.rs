@@ -12,9 +12,10 @@
 //!   pure core, with the same history, that the latest-price view runs), which answers both the
 //!   latest row and `at=T` (the price whose interval contains T, within the held history).
 //! - **Bars**: open (provisional) bars while their window is open, then the final bar. Final
-//!   bars are kept for `history_ms` of event time: a final bar is pruned once its window ends
-//!   `history_ms` or more before the greatest window end of any final bar seen. Event time, not
-//!   wall clock, so a replay of old data keeps its bars. Pruning is not a change of the view and
+//!   bars are kept for `history_ms` of event time per series (tenant, instrument, interval): a
+//!   final bar is pruned once its window ends `history_ms` or more before the greatest window
+//!   end of a final bar of its series. Event time, not wall clock, so a replay of old data keeps
+//!   its bars, and per series, so one feed running ahead does not prune another's. Pruning is not a change of the view and
 //!   is not published to subscribers.
 //! - **Curves**: points per (tenant, curve_id), ordered by (delivery_start, tenor).
 //!
@@ -57,6 +58,14 @@ impl Change {
 }
 
 type BarKey = (Sym, Sym, BarInterval, EpochMs);
+type SeriesKey = (Sym, Sym, BarInterval);
+
+/// The final bars of one series by window end, for pruning.
+#[derive(Debug)]
+struct Finals {
+    max_end_ms: EpochMs,
+    starts_by_end: BTreeMap<EpochMs, Vec<EpochMs>>,
+}
 type CurveKey = (Sym, Sym);
 type PointKey = (EpochMs, Sym, Sym);
 
@@ -80,8 +89,7 @@ pub struct ServeState {
     book: LatestBook,
     latest: BTreeMap<(Sym, Sym), LatestPrice>,
     bars: BTreeMap<BarKey, Vec<(Bar, i64)>>,
-    final_by_end: BTreeMap<EpochMs, Vec<BarKey>>,
-    max_final_end_ms: Option<EpochMs>,
+    finals: BTreeMap<SeriesKey, Finals>,
     curves: BTreeMap<CurveKey, BTreeMap<PointKey, Vec<(CurvePoint, i64)>>>,
     history_ms: i64,
     /// The timely time of the last complete point applied.
@@ -115,8 +123,7 @@ impl ServeState {
             book: LatestBook::new(latest_history),
             latest: BTreeMap::new(),
             bars: BTreeMap::new(),
-            final_by_end: BTreeMap::new(),
-            max_final_end_ms: None,
+            finals: BTreeMap::new(),
             curves: BTreeMap::new(),
             history_ms: i64::try_from(history_ms).unwrap_or(i64::MAX),
             applied_time: None,
@@ -130,6 +137,7 @@ impl ServeState {
     pub fn apply(&mut self, updates: Vec<ServeUpdate>) -> Vec<Change> {
         let mut changes = Vec::new();
         let mut ticks = false;
+        let mut pruned: Vec<SeriesKey> = Vec::new();
         for u in updates {
             match u {
                 ServeUpdate::Tick(row, d) => {
@@ -144,11 +152,17 @@ impl ServeState {
                         b.window_start_ms,
                     );
                     if b.is_final && d > 0 {
-                        self.final_by_end
+                        let series = (b.tenant_id.clone(), b.instrument_id.clone(), b.interval);
+                        let f = self.finals.entry(series.clone()).or_insert_with(|| Finals {
+                            max_end_ms: EpochMs::MIN,
+                            starts_by_end: BTreeMap::new(),
+                        });
+                        f.max_end_ms = f.max_end_ms.max(b.window_end_ms);
+                        f.starts_by_end
                             .entry(b.window_end_ms)
                             .or_default()
-                            .push(key.clone());
-                        self.max_final_end_ms = self.max_final_end_ms.max(Some(b.window_end_ms));
+                            .push(b.window_start_ms);
+                        pruned.push(series);
                     }
                     let set = self.bars.entry(key.clone()).or_default();
                     if add(set, b.clone(), d) {
@@ -196,23 +210,29 @@ impl ServeState {
                 changes.push(Change::Latest(row, d));
             }
         }
-        self.prune();
+        pruned.sort();
+        pruned.dedup();
+        for series in pruned {
+            self.prune(series);
+        }
         // Stable: the order within retractions and within insertions is kept.
         changes.sort_by_key(|c| (view_rank(c), c.diff()));
         changes
     }
 
-    /// Drops final bars whose window ended `history_ms` or more before the newest final one.
-    fn prune(&mut self) {
-        let Some(max) = self.max_final_end_ms else {
+    /// Drops the final bars of a series whose window ended `history_ms` or more before the
+    /// series' newest final one.
+    fn prune(&mut self, series: SeriesKey) {
+        let Some(f) = self.finals.get_mut(&series) else {
             return;
         };
-        let cutoff = max.saturating_sub(self.history_ms);
-        while let Some(entry) = self.final_by_end.first_entry() {
+        let cutoff = f.max_end_ms.saturating_sub(self.history_ms);
+        while let Some(entry) = f.starts_by_end.first_entry() {
             if *entry.key() > cutoff {
                 break;
             }
-            for key in entry.remove() {
+            for start in entry.remove() {
+                let key = (series.0.clone(), series.1.clone(), series.2, start);
                 if let Some(set) = self.bars.get_mut(&key) {
                     let before = set.len();
                     set.retain(|(b, _)| !b.is_final);

@@ -292,6 +292,7 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
     let periodic_plan = kafka_plan.clone();
     let kafka_settings = opts.kafka.clone();
     let opts_follow = opts.follow;
+    let worker_served = served.clone();
     let opts = Arc::new(opts);
     let started = Instant::now();
     let guards = timely::execute(config, move |worker| {
@@ -400,7 +401,7 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
                 .latest
                 .clone()
                 .forward_curves(reference_rows.clone(), reference_changes);
-            if let Some(served) = served.as_ref() {
+            if let Some(served) = worker_served.as_ref() {
                 // Process p's first worker (global index p·workers) keeps its served state.
                 let mine = (index % serve_layout.workers == 0).then(|| served.clone());
                 crate::graph::serve_views(
@@ -503,6 +504,9 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
             while !shutdown::requested() {
                 std::thread::sleep(Duration::from_millis(50));
             }
+        }
+        if let Some(served) = served.as_ref() {
+            served.close();
         }
         server.stop();
     }

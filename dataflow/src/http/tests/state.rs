@@ -223,3 +223,14 @@ fn random_updates_match_a_recount_from_scratch() {
         assert_eq!(got, want);
     }
 }
+
+#[test]
+fn history_is_kept_per_series() {
+    let mut s = ServeState::new(2 * H as u64, 48);
+    s.apply(vec![
+        ServeUpdate::Bar(bar("OLD", 0, 1.0, true), 1),
+        ServeUpdate::Bar(bar("NEW", 1000 * H, 1.0, true), 1),
+    ]);
+    // A series far ahead in event time does not prune another series' bars.
+    assert_eq!(s.bars("default", "OLD", None, 0, H, 10).unwrap().len(), 1);
+}
