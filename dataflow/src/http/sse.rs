@@ -169,3 +169,84 @@ pub async fn subscribe(
         .keep_alive(KeepAlive::default())
         .into_response())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::http::state::ServeUpdate;
+    use crate::http::Served;
+    use operators::model::{LatestPrice, SourcePos};
+
+    fn row(price: f64) -> LatestPrice {
+        LatestPrice {
+            tenant_id: Arc::from("default"),
+            instrument_id: Arc::from("X"),
+            interval_start_ms: price as i64,
+            interval_end_ms: price as i64 + 1,
+            trade_id: None,
+            source: SourcePos::default(),
+            price,
+            version: 1,
+            flags: Default::default(),
+        }
+    }
+
+    fn events(served: &Served, query: &str, batches: u32) -> Vec<String> {
+        let query = SubscribeQuery::parse(Some(query)).unwrap();
+        let (snapshot, rx) = served.subscribe();
+        drop(snapshot);
+        for i in 0..batches {
+            served.apply(
+                u64::from(i),
+                vec![ServeUpdate::Tick(row(f64::from(i + 1)), 1)],
+            );
+        }
+        served.close();
+        let live = Live {
+            query,
+            rx,
+            queue: VecDeque::new(),
+            done: false,
+        };
+        let rt = tokio::runtime::Builder::new_current_thread()
+            .build()
+            .unwrap();
+        rt.block_on(async move {
+            let mut out = Vec::new();
+            let mut state = Some(live);
+            while let Some(live) = state.take() {
+                if let Some((Ok(e), next)) = next_event(live).await {
+                    out.push(format!("{e:?}"));
+                    state = Some(next);
+                }
+            }
+            out
+        })
+    }
+
+    #[test]
+    fn updates_arrive_in_order_with_retractions() {
+        let served = Served::new(u64::MAX, 48, 16);
+        let got = events(&served, "view=latest&instrument_id=X", 2);
+        // +1 first price; then −1 first, +1 second.
+        assert_eq!(got.len(), 3, "{got:?}");
+        assert!(
+            got[0].contains("diff\\\":1") || got[0].contains("\"diff\":1"),
+            "{got:?}"
+        );
+        assert!(got[1].contains("-1"), "{got:?}");
+        assert!(got.iter().all(|e| e.contains("update")), "{got:?}");
+    }
+
+    #[test]
+    fn a_lagging_subscriber_is_cut_off_with_an_overflow_event() {
+        let served = Served::new(u64::MAX, 48, 2);
+        let got = events(&served, "view=latest", 5);
+        let last = got.last().unwrap();
+        assert!(last.contains("overflow"), "{got:?}");
+        assert!(got[..got.len() - 1].iter().all(|e| e.contains("update")));
+        // Filters apply: another instrument's subscription sees nothing.
+        let served = Served::new(u64::MAX, 48, 16);
+        assert!(events(&served, "view=latest&instrument_id=Y", 3).is_empty());
+    }
+}
