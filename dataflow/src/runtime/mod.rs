@@ -51,6 +51,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use timely::dataflow::operators::core::Filter;
 use timely::dataflow::operators::Concatenate;
 
 /// Why a run failed before or while running.
@@ -248,13 +249,14 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
     // Followed inputs have no end: feeds are then not counted towards "every feed ended".
     let planned_feeds = (!opts.follow).then_some(feeds.len());
     // Final-state `dir:` outputs need only final bars; change logs and stdout show every change.
-    // The query API serves open windows' bars too.
-    let provisional = opts.serve.is_some()
-        || opts.outputs.iter().any(|o| match o {
-            OutputSpec::Dir(d) => d.changes,
-            OutputSpec::Stdout | OutputSpec::Kafka => true,
-            OutputSpec::Null | OutputSpec::Clickhouse | OutputSpec::Redis => false,
-        });
+    let sinks_provisional = opts.outputs.iter().any(|o| match o {
+        OutputSpec::Dir(d) => d.changes,
+        OutputSpec::Stdout | OutputSpec::Kafka => true,
+        OutputSpec::Null | OutputSpec::Clickhouse | OutputSpec::Redis => false,
+    });
+    // The query API serves open windows' bars too; the sinks then get only the final bars,
+    // exactly what the views emit without provisional bars (a final bar is never retracted).
+    let provisional = sinks_provisional || opts.serve.is_some();
     let wants_ticks = opts.outputs.iter().any(|o| match o {
         OutputSpec::Dir(d) => d.changes || d.views.contains(&connectors::dir::View::Ticks),
         OutputSpec::Redis => false,
@@ -414,7 +416,11 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
             }
             let inputs = SinkInputs {
                 ticks: wants_ticks.then_some(changes),
-                bars: views.bars,
+                bars: if sinks_provisional {
+                    views.bars
+                } else {
+                    views.bars.filter(|(b, _)| b.is_final)
+                },
                 latest: views.latest,
                 curves: scope.concatenate([views.delivery, forward]),
                 dead: scope.concatenate([parsed.dead, judged.late]),

@@ -156,6 +156,22 @@ fn live_job_streams_corrections_and_survives_load() {
     }
     let latest = get_json(addr, "/v1/latest?instrument_id=TEST.X");
     assert_eq!(latest["price"], serde_json::json!(11));
+    // `at`: the point price in effect at 05:00:30 is the 05:00 tick's.
+    let at = get_json(
+        addr,
+        "/v1/latest?instrument_id=TEST.X&at=2024-11-03T05:00:30Z",
+    );
+    assert_eq!(at["price"], serde_json::json!(10));
+    assert_eq!(
+        get(
+            addr,
+            "/v1/latest?instrument_id=TEST.X&at=2024-11-03T04:00:00Z"
+        )
+        .0,
+        404
+    );
+    let listed = get_json(addr, "/v1/latest?prefix=TEST.&at=2024-11-03T05:00:30Z");
+    assert_eq!(listed[0]["price"], serde_json::json!(10));
     let open = get_json(addr, "/v1/bars?instrument_id=TEST.X&interval=5m");
     assert_eq!(open[0]["is_final"], serde_json::json!(false));
     assert_eq!(open[0]["close"], serde_json::json!(11));
