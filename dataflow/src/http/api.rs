@@ -52,7 +52,7 @@ impl IntoResponse for ApiError {
         let status = match &self {
             ApiError::Bad(_) => StatusCode::BAD_REQUEST,
             ApiError::Auth(AuthError::Unauthorized) => StatusCode::UNAUTHORIZED,
-            ApiError::Auth(AuthError::Forbidden) => StatusCode::FORBIDDEN,
+            ApiError::Auth(AuthError::Forbidden | AuthError::MissingScope) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
         };
         let mut body = String::from("{\"error\":");
@@ -81,12 +81,16 @@ fn too_many(e: super::state::TooMany) -> ApiError {
     ApiError::Bad(BadParam(e.to_string()))
 }
 
-/// The request's grant (401 when keys are configured and the request has no valid one).
-pub fn authenticate(ctx: &ApiContext, headers: &HeaderMap) -> Result<Grant, ApiError> {
+/// The scope of the query routes (the `api_keys` table's `scopes`).
+pub const READ: &str = "read";
+
+/// The request's grant for a route needing `scope` (401 when keys are configured and the
+/// request has no valid one, 403 without the scope).
+pub fn authenticate(ctx: &ApiContext, headers: &HeaderMap, scope: &str) -> Result<Grant, ApiError> {
     let h = headers
         .get(header::AUTHORIZATION)
         .and_then(|v| v.to_str().ok());
-    Ok(ctx.keys.authenticate(h)?)
+    Ok(ctx.keys.authenticate(h, scope)?)
 }
 
 /// The paths of the query routes, in the order [`api_routes`] registers them (the OpenAPI
@@ -134,7 +138,7 @@ async fn latest(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let grant = authenticate(&ctx, &headers)?;
+    let grant = authenticate(&ctx, &headers, READ)?;
     let q = LatestQuery::parse(q.as_deref())?;
     grant.allows(&q.tenant)?;
     let state = ctx.served.read();
@@ -170,7 +174,7 @@ async fn bars(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let grant = authenticate(&ctx, &headers)?;
+    let grant = authenticate(&ctx, &headers, READ)?;
     let q = BarsQuery::parse(q.as_deref())?;
     grant.allows(&q.tenant)?;
     let bars = ctx
@@ -218,7 +222,7 @@ async fn curve(
     Path(curve_id): Path<String>,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let grant = authenticate(&ctx, &headers)?;
+    let grant = authenticate(&ctx, &headers, READ)?;
     let q = CurveQuery::parse_v1(&curve_id, q.as_deref())?;
     curve_answer(&ctx, &grant, &q)
 }
@@ -228,7 +232,7 @@ async fn projection_curve(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let grant = authenticate(&ctx, &headers)?;
+    let grant = authenticate(&ctx, &headers, READ)?;
     let q = CurveQuery::parse_projection(q.as_deref())?;
     curve_answer(&ctx, &grant, &q)
 }
@@ -238,7 +242,7 @@ async fn projection_latest(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let grant = authenticate(&ctx, &headers)?;
+    let grant = authenticate(&ctx, &headers, READ)?;
     let (tenant, instrument) = params::parse_projection_latest(q.as_deref())?;
     grant.allows(&tenant)?;
     let row: Option<LatestPrice> = ctx.served.read().latest(&tenant, &instrument).cloned();

@@ -141,7 +141,7 @@ pub async fn subscribe(
     headers: HeaderMap,
     RawQuery(q): RawQuery,
 ) -> Result<Response, ApiError> {
-    let grant = authenticate(&ctx, &headers)?;
+    let grant = authenticate(&ctx, &headers, "subscribe")?;
     let query = SubscribeQuery::parse(q.as_deref())?;
     grant.allows(&query.tenant)?;
     let (records, time, rx) = {

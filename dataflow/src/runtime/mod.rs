@@ -182,6 +182,19 @@ fn resume_from_commits(
     }))
 }
 
+/// The API keys of `[http]` and of the reference table `api_keys` as of now (SPEC §7).
+fn api_keys(opts: &RunOptions) -> crate::http::auth::ApiKeys {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let rows = opts
+        .normalize
+        .reference
+        .as_deref()
+        .map_or(&[][..], |r| &r[..]);
+    crate::http::auth::ApiKeys::from_secrets(&opts.api.api_keys).with_table(rows, now_ms)
+}
+
 /// Runs the pipeline to completion (bounded inputs). Returns the report on process 0.
 pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
     let mut plan = plan(&opts)?;
@@ -210,7 +223,7 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
         (Some(h), Some(served)) => {
             let ctx = crate::http::ApiContext {
                 served: served.clone(),
-                keys: Arc::new(crate::http::auth::ApiKeys::from_secrets(&opts.api.api_keys)),
+                keys: Arc::new(api_keys(&opts)),
             };
             let routes = crate::http::base_routes().merge(crate::http::api_routes(ctx));
             Some(crate::http::start(h, routes).map_err(RunError::Start)?)

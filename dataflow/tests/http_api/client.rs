@@ -138,9 +138,13 @@ pub fn get_auth(addr: SocketAddr, path: &str, key: Option<&str>) -> (u16, String
     (status, body.unwrap_or_default())
 }
 
-/// `GET path`.
+/// The bundled reference data's all-tenants test key (reference/README.md): with the embedded
+/// reference tables the API needs a key.
+pub const ADMIN_KEY: &str = "tickflow-admin-test-key";
+
+/// `GET path` with [`ADMIN_KEY`].
 pub fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    get_auth(addr, path, None)
+    get_auth(addr, path, Some(ADMIN_KEY))
 }
 
 /// `GET path` that must answer 200 with JSON.

@@ -2,7 +2,7 @@
 //! value, and fuzzed parameters and hundreds of concurrent requests all get an answer while the
 //! job keeps running.
 
-use super::client::{enc, get, get_json, Server};
+use super::client::{enc, get, get_json, Server, ADMIN_KEY};
 use super::support::{broker_with, producer, send_csv};
 use rdkafka::producer::Producer;
 use std::io::{BufRead, BufReader, Write};
@@ -15,7 +15,11 @@ const TOPIC: &str = "prices.v1";
 /// Opens `/v1/subscribe?QUERY` and forwards `(event, data)` pairs.
 fn subscribe(addr: SocketAddr, query: &str) -> mpsc::Receiver<(String, String)> {
     let mut s = TcpStream::connect(addr).unwrap();
-    write!(s, "GET /v1/subscribe?{query} HTTP/1.0\r\nHost: x\r\n\r\n").unwrap();
+    write!(
+        s,
+        "GET /v1/subscribe?{query} HTTP/1.0\r\nHost: x\r\nAuthorization: Bearer {ADMIN_KEY}\r\n\r\n"
+    )
+    .unwrap();
     let (tx, rx) = mpsc::channel();
     std::thread::spawn(move || {
         let mut event = String::new();

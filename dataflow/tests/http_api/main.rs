@@ -246,7 +246,7 @@ fn api_keys_guard_queries_but_not_health() {
     server.wait_for("serving its final state");
     let a = server.addr;
     let q = "/v1/latest?prefix=PJM.";
-    assert_eq!(get(a, q).0, 401);
+    assert_eq!(get_auth(a, q, None).0, 401);
     assert_eq!(get_auth(a, q, Some("wrong")).0, 401);
     assert_eq!(get_auth(a, "/v1/subscribe?view=latest", None).0, 401);
     let (status, body) = get_auth(a, q, Some("admin-s3cret"));
@@ -271,6 +271,18 @@ fn api_keys_guard_queries_but_not_health() {
         .0,
         404
     );
+    // Keys of the reference table `api_keys` (the bundled test keys), beside the configured ones.
+    assert_eq!(get_auth(a, q, Some("tickflow-test-key")), (200, body));
+    assert_eq!(
+        get_auth(
+            a,
+            "/v1/latest?prefix=&tenant_id=acme",
+            Some("tickflow-test-key")
+        )
+        .0,
+        403
+    );
+    assert_eq!(get_auth(a, q, Some("tickflow-revoked-test-key")).0, 401);
     // Probes stay open.
     assert_eq!(get(a, "/health/live").0, 200);
     assert_eq!(get(a, "/metrics").0, 200);
