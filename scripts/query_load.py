@@ -21,9 +21,13 @@ import time
 import urllib.parse
 
 
+# The bundled reference data's all-tenants test key (reference/README.md).
+HEADERS = {"Authorization": "Bearer " + os.environ.get("TICKFLOW_API_KEY", "tickflow-admin-test-key")}
+
+
 def get(conn, path):
     t0 = time.perf_counter()
-    conn.request("GET", path)
+    conn.request("GET", path, headers=HEADERS)
     r = conn.getresponse()
     body = r.read()
     return r.status, body, time.perf_counter() - t0
