@@ -15,6 +15,9 @@
 #    with SIGKILL. `output.flush_interval_ms` is FLUSH_MS (default 1000, the config default:
 #    sinks hand complete rows to their servers between flushes, see docs/design.md).
 #
+# SKIP_THROUGHPUT=1 runs only the latency part; LATENCY_OUTPUTS (default "clickhouse redis") names
+# the outputs of the followed run.
+#
 # Needs the test servers (scripts/services.sh up). Uses its own ClickHouse database and Redis
 # key prefix, dropped at the end.
 set -euo pipefail
@@ -70,7 +73,9 @@ env_run() {
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== throughput: $TICKS ticks preloaded"
-for outputs in "null" "clickhouse" "redis" "clickhouse redis"; do
+THROUGHPUT_SETS=("null" "clickhouse" "redis" "clickhouse redis")
+[ -n "${SKIP_THROUGHPUT:-}" ] && THROUGHPUT_SETS=()
+for outputs in "${THROUGHPUT_SETS[@]}"; do
   start_helper preload bench.ticks "$TICKS" 4
   args=()
   for o in $outputs; do args+=(--output "$o"); done
@@ -88,12 +93,15 @@ for outputs in "null" "clickhouse" "redis" "clickhouse redis"; do
   fi
 done
 
-echo "== latency: $RATE ticks/s for $SECONDS_RUN s, --follow into clickhouse + redis"
+LATENCY_OUTPUTS="${LATENCY_OUTPUTS:-clickhouse redis}"
+latency_args=()
+for o in $LATENCY_OUTPUTS; do latency_args+=(--output "$o"); done
+echo "== latency: $RATE ticks/s for $SECONDS_RUN s, --follow into $LATENCY_OUTPUTS"
 curl -s "$CH_URL/" --data-binary "DROP DATABASE IF EXISTS $DB" >/dev/null
 start_helper latency bench.live "$RATE" "$SECONDS_RUN" "$REDIS_URL" "$PREFIX"
 ENV_EXEC=1 env_run DATA_PROC_OUTPUT_FLUSH_INTERVAL_MS="${FLUSH_MS:-1000}" \
   DATA_PROC_AGGREGATION_IDLE_TIMEOUT_MS="${IDLE_TIMEOUT_MS:-60000}" \
-  "$BIN/tickflow" run --follow --input kafka:bench.live -w 2 --output clickhouse --output redis \
+  "$BIN/tickflow" run --follow --input kafka:bench.live -w 2 "${latency_args[@]}" \
   >"$TMP/follow.out" 2>"$TMP/follow.err" &
 RUN_PID=$!
 sleep 3

@@ -22,6 +22,9 @@ if [ -x scripts/services.sh ]; then
   scripts/services.sh up
 fi
 
+# kubectl, kubernetes-validate and yamllint for the manifest tests (dataflow/tests/k8s.rs).
+scripts/k8s-tools.sh
+
 cargo test --workspace --all-targets --locked 2>&1
 # Doc examples of the library crates.
 cargo test --workspace --doc --locked 2>&1

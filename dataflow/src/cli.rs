@@ -298,7 +298,20 @@ pub fn resolve_run(config: &Config, args: &RunArgs) -> Result<RunOptions, Vec<St
     }
     opts.workers = config.cluster.workers.max(1) as usize;
     opts.processes = config.cluster.processes.max(1) as usize;
-    opts.process_index = config.cluster.process_index as usize;
+    let sources = crate::runtime::cluster::IndexSources {
+        explicit: args.process_index.is_some()
+            || std::env::var_os("DATA_PROC_PROCESS_INDEX").is_some(),
+        pod_name: std::env::var("POD_NAME").ok().filter(|s| !s.is_empty()),
+        hostname: std::env::var("HOSTNAME").ok().filter(|s| !s.is_empty()),
+    };
+    match crate::runtime::cluster::plan(&config.cluster, &sources) {
+        Ok(plan) => {
+            opts.process_index = plan.process_index;
+            opts.peers = plan.peers;
+        }
+        Err(e) => errors.push(e),
+    }
+    opts.startup_timeout_ms = config.cluster.startup_timeout_ms;
     opts.hostfile = config.cluster.hostfile().map(Path::to_path_buf);
     opts.batch_max_bytes = config.pipeline.batch_max_bytes;
     opts.normalize = NormalizeConfig {

@@ -44,7 +44,7 @@ const MINUTES: u32 = 240;
 const KILLS: usize = 4;
 
 /// Ends the run however the test ends.
-struct Run(Child);
+pub(super) struct Run(pub(super) Child);
 
 impl Drop for Run {
     fn drop(&mut self) {
@@ -54,10 +54,10 @@ impl Drop for Run {
 }
 
 /// xorshift64*: the kill points, from the seed.
-struct Rng(u64);
+pub(super) struct Rng(pub(super) u64);
 
 impl Rng {
-    fn next_ms(&mut self, lo: u64, hi: u64) -> u64 {
+    pub(super) fn next_ms(&mut self, lo: u64, hi: u64) -> u64 {
         self.0 ^= self.0 >> 12;
         self.0 ^= self.0 << 25;
         self.0 ^= self.0 >> 27;
@@ -75,12 +75,23 @@ fn message(p: i32, m: u32) -> String {
 }
 
 fn produce(bootstrap: &str, from: u32, to: u32, pace: Duration) {
+    produce_to(bootstrap, TOPIC, PARTITIONS, from..to, pace);
+}
+
+/// Produces minutes `range` of every partition of `topic`, one minute every `pace`.
+pub(super) fn produce_to(
+    bootstrap: &str,
+    topic: &str,
+    partitions: i32,
+    range: std::ops::Range<u32>,
+    pace: Duration,
+) {
     let producer: BaseProducer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .create()
         .expect("producer");
-    for m in from..to {
-        for p in 0..PARTITIONS {
+    for m in range {
+        for p in 0..partitions {
             let body = message(p, m);
             let headers = rdkafka::message::OwnedHeaders::new().insert(rdkafka::message::Header {
                 key: "format",
@@ -88,7 +99,7 @@ fn produce(bootstrap: &str, from: u32, to: u32, pace: Duration) {
             });
             producer
                 .send(
-                    BaseRecord::<(), _>::to(TOPIC)
+                    BaseRecord::<(), _>::to(topic)
                         .partition(p)
                         .payload(body.as_bytes())
                         .headers(headers),
@@ -103,20 +114,25 @@ fn produce(bootstrap: &str, from: u32, to: u32, pace: Duration) {
 }
 
 fn committed(bootstrap: &str, group: &str) -> Vec<i64> {
+    committed_in(bootstrap, group, TOPIC, PARTITIONS)
+}
+
+/// The committed offsets of `group` for every partition of `topic` (-1: none).
+pub(super) fn committed_in(bootstrap: &str, group: &str, topic: &str, partitions: i32) -> Vec<i64> {
     let c: BaseConsumer = ClientConfig::new()
         .set("bootstrap.servers", bootstrap)
         .set("group.id", group)
         .create()
         .expect("consumer");
     let mut list = TopicPartitionList::new();
-    for p in 0..PARTITIONS {
-        list.add_partition(TOPIC, p);
+    for p in 0..partitions {
+        list.add_partition(topic, p);
     }
     let got = c
         .committed_offsets(list, Duration::from_secs(10))
         .expect("committed offsets");
-    (0..PARTITIONS)
-        .map(|p| match got.find_partition(TOPIC, p).map(|e| e.offset()) {
+    (0..partitions)
+        .map(|p| match got.find_partition(topic, p).map(|e| e.offset()) {
             Some(Offset::Offset(o)) => o,
             _ => -1,
         })
@@ -168,7 +184,7 @@ fn bounded(t: &Target, bootstrap: &str, group: &str, dir: &Path) {
 
 /// The target's state: table → key → row (without `source`, `ingested_at*`); Redis served
 /// key (prefix removed) → value.
-fn state(t: &Target) -> BTreeMap<String, BTreeMap<String, Obj>> {
+pub(super) fn state(t: &Target) -> BTreeMap<String, BTreeMap<String, Obj>> {
     let mut all = BTreeMap::new();
     for (table, _) in &TABLES {
         let rows = ch_rows(t, table)

@@ -7,6 +7,9 @@
 //!   fields but `source` and `ingested_at` (the comparison of `tests/compare.rs`).
 //! - `crash_restart` (module): a `--follow` run SIGKILLed at seeded random points and restarted
 //!   ends with ClickHouse and Redis identical to an uninterrupted run.
+//! - `cluster_restart` (module): the same with a 3-process × 2-worker cluster (peers from
+//!   `DATA_PROC_PEER_DNS`): SIGKILL of one process stops the others promptly (exit 1), and
+//!   restarts of the whole cluster end identical to an uninterrupted one-process run.
 //! - `follow_outage` (module): a ClickHouse stop/start and a Redis restart during a `--follow`
 //!   run (private servers) lose nothing and keep memory bounded.
 //! - `reference_change` (module): a PostgreSQL reference change while a `--follow` run reads a
@@ -25,6 +28,7 @@ use tickflow_tests::compare::{
 use tickflow_tests::kafka::{produce_samples, BATCH_BYTES};
 use tickflow_tests::{repo_root, run_with};
 
+mod cluster_restart;
 mod crash_restart;
 mod follow_outage;
 mod reference_change;

@@ -117,6 +117,10 @@ pub struct KafkaSettings {
     pub auto_offset_reset: OffsetReset,
     /// `session.timeout.ms`.
     pub session_timeout_ms: u64,
+    /// `fetch.wait.max.ms`: how long a broker may hold a fetch that found no new data. Real
+    /// brokers answer as soon as data arrives; librdkafka's mock cluster holds an empty fetch for
+    /// this long, so it bounds the produce → consume delay there.
+    pub fetch_wait_max_ms: u64,
     /// Topic names.
     pub topics: KafkaTopics,
     /// Format hint per input topic (messages' `format` header beats it).
@@ -141,6 +145,7 @@ impl Default for KafkaSettings {
             compression: "lz4".into(),
             auto_offset_reset: OffsetReset::Earliest,
             session_timeout_ms: 30_000,
+            fetch_wait_max_ms: 10,
             topics: KafkaTopics::default(),
             topic_formats: BTreeMap::new(),
         }
@@ -211,6 +216,7 @@ impl KafkaSettings {
             .set("enable.auto.offset.store", "false")
             .set("enable.partition.eof", "false")
             .set("session.timeout.ms", self.session_timeout_ms.to_string())
+            .set("fetch.wait.max.ms", self.fetch_wait_max_ms.to_string())
             .set(
                 "auto.offset.reset",
                 match self.auto_offset_reset {

@@ -12,8 +12,9 @@
 //! (an empty `last` document when the partition had nothing to read, or when its tail held only
 //! transaction markers). Follow mode (no stop) hands out what has arrived.
 //!
-//! Idle handling (follow mode): a partition that had data and then nothing for `idle_timeout`
-//! sends one empty `idle` document. The lateness stage then leaves the feed out of the global
+//! Idle handling (follow mode): a partition that had nothing for `idle_timeout` — since its
+//! last message, or since the reader started if it never had one — sends one empty `idle`
+//! document. The lateness stage then leaves the feed out of the global
 //! watermark until its next batch, so an idle partition does not hold the others back; its own
 //! watermark is kept, and windows the others closed meanwhile stay closed for it. See
 //! docs/design.md.
@@ -164,16 +165,21 @@ impl PartitionCursor {
         docs
     }
 
-    /// Follow mode: the idle marker (an empty `idle` document) once the partition had data and
-    /// then nothing for `idle_timeout_ms`; sent once per quiet spell.
+    /// Follow mode: the idle marker (an empty `idle` document) once the partition had nothing
+    /// for `idle_timeout_ms`; sent once per quiet spell. A partition that never had data is
+    /// quiet from the first call on (it holds the global watermark back until then, like any
+    /// assigned partition).
     pub fn idle_marker(
         &mut self,
         batch: u64,
         idle_timeout_ms: i64,
         now_ms: i64,
     ) -> Option<RawDocument> {
+        if !self.emitted && self.quiet_since_ms == 0 {
+            self.quiet_since_ms = now_ms;
+        }
         let quiet = self.buffer.is_empty() && now_ms - self.quiet_since_ms >= idle_timeout_ms;
-        if self.stop.is_some() || self.idle || !self.emitted || !quiet {
+        if self.stop.is_some() || self.idle || !quiet {
             return None;
         }
         self.idle = true;
@@ -260,7 +266,13 @@ mod tests {
     #[test]
     fn follow_mode_idle_marker_once_per_quiet_spell() {
         let mut c = PartitionCursor::new(0, None, 0, None);
-        assert!(c.idle_marker(0, 100, 1_000).is_none(), "never had data");
+        assert!(
+            c.idle_marker(0, 100, 1_000).is_none(),
+            "the quiet spell starts now"
+        );
+        assert!(c.idle_marker(0, 100, 1_050).is_none());
+        let never = c.idle_marker(0, 100, 1_100);
+        assert!(never.is_some_and(|d| d.idle && !d.last), "never had data");
         c.push(msg(0, "a", None), 1_000);
         assert_eq!(c.take_batch(0, 10, 1_000).len(), 1);
         assert!(c.idle_marker(1, 100, 1_050).is_none());

@@ -11,6 +11,15 @@
 //! stage judges each batch against the watermark of the feed's earlier batches, SPEC §4), and a
 //! slow or idle partition never makes the others wait.
 //!
+//! In **follow mode** the round also keeps up with the wall clock (microseconds since the epoch,
+//! never going back): whenever the reader has nothing to hand out it moves its round to the
+//! clock, so its capability — the floor of what it may still send — advances while it is idle.
+//! Otherwise a worker whose partitions carry less data would count fewer rounds, and every
+//! other worker's batches would wait downstream (the frontier is the minimum over all workers)
+//! until it caught up: seconds of delay, growing with the run. With clock rounds, an idle
+//! worker holds the others back by at most one poll interval. Bounded runs keep data-only
+//! rounds, so their batching — and their results — do not depend on timing.
+//!
 //! **Bounded mode** (the default) stops every partition at the high watermark seen when the
 //! reader connected, and the reader is done when all of them are; **follow mode** keeps polling
 //! and returns [`Poll::Pending`] when nothing is ready. **Failures** (brokers down, fetch errors)
@@ -109,6 +118,14 @@ pub struct KafkaReader {
     last_position_check: Option<Instant>,
     last_connect_attempt: Option<Instant>,
     health: SourceHealth,
+}
+
+/// Wall clock in microseconds since the epoch: follow mode's round floor.
+fn now_us() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_micros() as u64)
+        .unwrap_or(0)
 }
 
 fn now_ms() -> i64 {
@@ -405,6 +422,9 @@ impl SourceReader for KafkaReader {
                 self.queue.extend(docs);
             } else if self.options.follow {
                 self.idle_markers();
+                // Nothing handed out in this pass, so the current round is unused: move it to
+                // the clock (see the module doc).
+                self.round = self.round.max(now_us());
             }
         }
         if let Some(doc) = self.queue.pop_front() {

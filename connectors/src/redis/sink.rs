@@ -154,7 +154,8 @@ impl RedisSink {
         self.values.len() + self.points.len() + self.outbox.len()
     }
 
-    fn prepare(&mut self, how: Drain) {
+    /// Queues the drained values and, with `points`, the drained curve points.
+    fn prepare(&mut self, how: Drain, points: bool) {
         let bound = match how {
             Drain::Live => Some(0),
             Drain::Complete => Some(self.complete_before.unwrap_or(0)),
@@ -166,6 +167,9 @@ impl RedisSink {
                 Net::Retracted(v) => self.value_cmd(v, true),
             };
             self.outbox.push(cmd);
+        }
+        if !points {
+            return;
         }
         let mut curves: BTreeMap<String, (String, Vec<(Point, bool)>)> = BTreeMap::new();
         for (_, net) in self.points.drain(bound) {
@@ -221,7 +225,7 @@ impl RedisSink {
 
     fn hand_over(&mut self, how: Drain) -> Result<(), SinkError> {
         self.last_ship = std::time::Instant::now();
-        self.prepare(how);
+        self.prepare(how, true);
         self.send()
     }
 
@@ -339,12 +343,13 @@ impl Sink for RedisSink {
     }
 
     fn ship(&mut self) -> Result<(), SinkError> {
-        // Served values become visible between flushes, but at most every SHIP_INTERVAL: each
-        // hand-over publishes the states it holds, and interpolated curve points (no data
-        // version) apply in write order, so a re-delivery re-publishes every intermediate state
-        // that was handed over (docs/design.md, Redis).
+        // Latest prices and bars carry data versions (a re-delivery never publishes an older
+        // state), so they are handed over at once. Curve points at most every SHIP_INTERVAL:
+        // interpolated points (no data version) apply in write order, so a re-delivery
+        // re-publishes every intermediate state that was handed over (docs/design.md, Redis).
         if self.last_ship.elapsed() < SHIP_INTERVAL {
-            return Ok(());
+            self.prepare(Drain::Complete, false);
+            return self.send();
         }
         self.hand_over(Drain::Complete)
     }

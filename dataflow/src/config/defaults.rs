@@ -36,6 +36,10 @@ impl Default for ClusterConfig {
             processes: 1,
             process_index: 0,
             hostfile: PathBuf::new(),
+            peer_dns: String::new(),
+            peer_port: 2101,
+            bind_address: "0.0.0.0".into(),
+            startup_timeout_ms: 120 * SECOND_MS,
         }
     }
 }
@@ -111,6 +115,7 @@ impl Default for KafkaConfig {
             compression: Compression::Lz4,
             auto_offset_reset: OffsetReset::Earliest,
             session_timeout_ms: 30 * SECOND_MS,
+            fetch_wait_max_ms: 10,
             commit_interval_ms: 5 * SECOND_MS,
             topics: KafkaTopics::default(),
             topic_formats: BTreeMap::new(),
@@ -186,7 +191,7 @@ impl Default for HttpConfig {
     fn default() -> Self {
         HttpConfig {
             port: 8080,
-            bind_address: "0.0.0.0".into(),
+            bind_address: "127.0.0.1".into(),
             api_keys: Vec::new(),
             serve_history_ms: 7 * DAY_MS,
         }

@@ -77,8 +77,17 @@ pub struct ClusterConfig {
     pub processes: u32,
     /// This process's index, `0..processes`.
     pub process_index: u32,
-    /// File listing `host:port` of every process, one a line; required when `processes > 1`.
+    /// File listing `host:port` of every process, one a line; with `processes > 1` this or
+    /// `peer_dns` is required.
     pub hostfile: PathBuf,
+    /// Peer host name pattern (`{i}` = process index); empty = use `hostfile`.
+    pub peer_dns: String,
+    /// With `peer_dns`: the port every process listens on for its peers.
+    pub peer_port: u16,
+    /// With `peer_dns`: the IP address this process listens on for its peers.
+    pub bind_address: String,
+    /// With `processes > 1`: how long peers are waited for before the process gives up.
+    pub startup_timeout_ms: u64,
 }
 
 /// `[logging]`.
@@ -208,6 +217,8 @@ pub struct KafkaConfig {
     pub auto_offset_reset: OffsetReset,
     /// Consumer session timeout.
     pub session_timeout_ms: u64,
+    /// How long a broker may hold a fetch that found no new data (`fetch.wait.max.ms`).
+    pub fetch_wait_max_ms: u64,
     /// Safe positions are committed at most this often while a job runs (sinks durable on
     /// flush only); 0 = only at the end of a run.
     pub commit_interval_ms: u64,

@@ -112,10 +112,33 @@ fn cluster(c: &Config, e: &mut Errors) {
             ),
         );
     }
-    if k.processes > 1 && k.hostfile.as_os_str().is_empty() {
+    let dns = !k.peer_dns.trim().is_empty();
+    let hostfile = !k.hostfile.as_os_str().is_empty();
+    if k.processes > 1 && !dns && !hostfile {
         e.add(
             "cluster.hostfile",
-            format!("required when cluster.processes is {} (> 1)", k.processes),
+            format!(
+                "required when cluster.processes is {} (> 1), unless cluster.peer_dns is set",
+                k.processes
+            ),
+        );
+    }
+    if dns && hostfile {
+        e.add(
+            "cluster.peer_dns",
+            "set either cluster.peer_dns or cluster.hostfile, not both".to_string(),
+        );
+    }
+    if dns && k.processes > 1 && !k.peer_dns.contains("{i}") {
+        e.add(
+            "cluster.peer_dns",
+            format!("`{}` has no `{{i}}` (the process index)", k.peer_dns),
+        );
+    }
+    if dns && k.bind_address.trim().parse::<std::net::IpAddr>().is_err() {
+        e.add(
+            "cluster.bind_address",
+            format!("`{}` is not an IP address", k.bind_address),
         );
     }
 }

@@ -98,6 +98,7 @@ pub fn kafka_settings(
             crate::config::OffsetReset::Latest => OffsetReset::Latest,
         },
         session_timeout_ms: k.session_timeout_ms,
+        fetch_wait_max_ms: k.fetch_wait_max_ms,
         topics: KafkaTopics {
             in_envelopes: t.in_envelopes.clone(),
             in_native: [

@@ -38,9 +38,11 @@ use operators::lateness::operator::Lateness;
 use operators::lateness::Resume;
 use operators::normalize::Normalize;
 use operators::views::{Views, ViewsConfig};
+pub mod cluster;
 mod kafka;
 mod options;
 pub mod shutdown;
+pub mod startup;
 
 pub use kafka::kafka_settings;
 pub use options::{
@@ -80,6 +82,9 @@ fn timely_config(opts: &RunOptions) -> Result<timely::Config, RunError> {
             timely::Config::process(workers)
         });
     }
+    if let Some(peers) = &opts.peers {
+        return Ok(cluster_config(workers, opts.process_index, peers.clone()));
+    }
     let hostfile = opts.hostfile.as_ref().ok_or_else(|| {
         RunError::Start("--hostfile is required with more than one process".into())
     })?;
@@ -99,16 +104,42 @@ fn timely_config(opts: &RunOptions) -> Result<timely::Config, RunError> {
             opts.processes
         )));
     }
-    Ok(timely::Config {
+    let addresses = addresses.into_iter().take(opts.processes).collect();
+    Ok(cluster_config(workers, opts.process_index, addresses))
+}
+
+fn cluster_config(workers: usize, process: usize, addresses: Vec<String>) -> timely::Config {
+    timely::Config {
         communication: timely::CommunicationConfig::Cluster {
             threads: workers,
-            process: opts.process_index,
-            addresses: addresses.into_iter().take(opts.processes).collect(),
+            process,
+            addresses,
             report: false,
             zerocopy: false,
         },
         worker: timely::WorkerConfig::default(),
-    })
+    }
+}
+
+/// Before timely connects a multi-process run: waits for the peers' DNS names (peer-DNS mode),
+/// arms the start-up watchdog and the peer-loss exit. `None` for one process.
+fn cluster_startup(opts: &RunOptions) -> Result<Option<startup::Watchdog>, RunError> {
+    if opts.processes <= 1 {
+        return Ok(None);
+    }
+    let deadline = Instant::now() + Duration::from_millis(opts.startup_timeout_ms);
+    if let Some(peers) = &opts.peers {
+        tracing::info!(peers = ?peers, process_index = opts.process_index, "cluster peers from DNS");
+        startup::await_dns(peers, opts.process_index, deadline).map_err(RunError::Start)?;
+    }
+    startup::exit_on_peer_loss();
+    Ok(Some(startup::Watchdog::arm(
+        deadline,
+        format!(
+            "process {} of {}: the peers did not all connect within {} ms              (cluster.startup_timeout_ms); check that every process runs with the same              DATA_PROC_PROCESSES and can reach the others' peer port",
+            opts.process_index, opts.processes, opts.startup_timeout_ms
+        ),
+    )))
 }
 
 /// Plans the inputs of a run. Generator inputs are generated here, once per process, into
@@ -259,8 +290,10 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
         }
     }
     let policy = Arc::new(policy);
-    // Followed inputs have no end: feeds are then not counted towards "every feed ended".
-    let planned_feeds = (!opts.follow).then_some(feeds.len());
+    // Every feed is known at plan time (files, Kafka partitions), followed or not: `G` waits
+    // until each was seen (or, followed, went idle). Followed partitions never end, so `G`
+    // never becomes +∞ in a followed run.
+    let planned_feeds = Some(feeds.len());
     // Final-state `dir:` outputs need only final bars; change logs and stdout show every change.
     let sinks_provisional = opts.outputs.iter().any(|o| match o {
         OutputSpec::Dir(d) => d.changes,
@@ -308,6 +341,8 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
     let kafka_settings = opts.kafka.clone();
     let opts_follow = opts.follow;
     let worker_served = served.clone();
+    // Last before timely connects, so the start-up deadline covers only the peers.
+    let watchdog = cluster_startup(&opts)?;
     let opts = Arc::new(opts);
     let started = Instant::now();
     let guards = timely::execute(config, move |worker| {
@@ -472,6 +507,10 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
         report
     })
     .map_err(RunError::Start)?;
+    if let Some(w) = watchdog {
+        tracing::info!("cluster connected");
+        w.disarm();
+    }
     let mut report = None;
     let joined = guards.join();
     tracing::info!(

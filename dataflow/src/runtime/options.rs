@@ -24,6 +24,11 @@ pub struct RunOptions {
     pub process_index: usize,
     /// Hostfile with one `host:port` per process (required when `processes > 1`).
     pub hostfile: Option<PathBuf>,
+    /// Peers from `cluster.peer_dns` (one address per process, this one's = where it listens);
+    /// replaces the hostfile when set.
+    pub peers: Option<Vec<String>>,
+    /// How long a multi-process run waits for its peers before failing.
+    pub startup_timeout_ms: u64,
     /// Size at which record streams are cut into batches.
     pub batch_max_bytes: u64,
     /// Normalization settings.
@@ -174,6 +179,8 @@ impl Default for RunOptions {
             processes: 1,
             process_index: 0,
             hostfile: None,
+            peers: None,
+            startup_timeout_ms: 120_000,
             batch_max_bytes: 1 << 20,
             normalize: NormalizeConfig::default(),
             aggregation: AggregationOptions::default(),

@@ -245,7 +245,7 @@ in_foo = "x"
         "environment DATA_PROC_AGGREGATION_WATERMARK_DELAY_MS: `aggregation.watermark_delay_ms`: -5 is below the minimum 0",
         "environment DATA_PROC_AGGREGATION_BAR_INTERVALS: `aggregation.bar_intervals`: invalid bar interval '7m' (allowed: 1m, 5m, 15m, 1h, 1d)",
         "environment DATA_PROC_LOG_FORMAT: `logging.format`: 'xml' is not one of: text, json",
-        "config: `cluster.hostfile`: required when cluster.processes is 2 (> 1)",
+        "config: `cluster.hostfile`: required when cluster.processes is 2 (> 1), unless cluster.peer_dns is set",
         "config: `normalization.min_price`: 20000 must be below normalization.max_price (10000)",
     ];
     let mut got = errs.clone();

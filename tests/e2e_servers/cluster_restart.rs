@@ -1,0 +1,220 @@
+//! A timely cluster that loses a process (issue 6 item 2): 3 processes × 2 workers, configured
+//! as StatefulSet pods are (`POD_NAME`, `DATA_PROC_PEER_DNS=127.0.0.1{i}`, one peer port), follow
+//! 6 Kafka partitions into ClickHouse and Redis while a producer writes. One process is killed
+//! with SIGKILL at a seeded random point, twice (a different one each time): the survivors must
+//! exit 1 with "lost a cluster peer" within 5 s (not hang), and the whole cluster is restarted on
+//! the same consumer group. Once the producer is done, a bounded cluster run of the group
+//! continues from the last commit to the end. An uninterrupted bounded run of one process
+//! (2 workers) of another group into another target reads the same messages: both targets must
+//! be identical (the comparison of `crash_restart`), and the killed clusters must have committed
+//! between the kills (else the restarts proved nothing).
+
+use super::crash_restart::{committed_in, produce_to, state, Rng, Run};
+use super::tickflow;
+use connectors::kafka::mock::MockBroker;
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+use tickflow_tests::compare::{cleanup, require_servers, shared_target, Target};
+
+const TOPIC: &str = "e2e.cluster.restart.v1";
+const PARTITIONS: i32 = 6;
+const MINUTES: u32 = 200;
+const PROCESSES: usize = 3;
+
+fn free_port() -> u16 {
+    let l = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+fn command(t: &Target, bootstrap: &str, group: &str, dir: &Path) -> Command {
+    let mut c = tickflow(t, bootstrap, dir);
+    c.args(["run", "--input", &format!("kafka:{TOPIC}")])
+        .args(["--output", "clickhouse", "--output", "redis", "-w", "2"])
+        .env_remove("DATA_PROC_PROCESS_INDEX")
+        .env_remove("DATA_PROC_HOSTFILE")
+        .env("DATA_PROC_CONSUMER_GROUP", group)
+        .env("DATA_PROC_AGGREGATION_BAR_INTERVALS", "5m,1h")
+        .env("DATA_PROC_AGGREGATION_WATERMARK_DELAY_MS", "0")
+        .env("DATA_PROC_AGGREGATION_MAX_LATE_MS", "0")
+        .env("DATA_PROC_OUTPUT_FLUSH_INTERVAL_MS", "100")
+        .env("DATA_PROC_KAFKA_COMMIT_INTERVAL_MS", "200");
+    c
+}
+
+/// The processes of one cluster run (killed when dropped); `follow` adds `--follow`.
+fn cluster(
+    t: &Target,
+    bootstrap: &str,
+    group: &str,
+    dir: &Path,
+    tag: &str,
+    follow: bool,
+) -> Vec<Run> {
+    let port = free_port();
+    (0..PROCESSES)
+        .map(|i| {
+            let log = std::fs::File::create(dir.join(format!("{tag}-p{i}.log"))).expect("log");
+            let mut c = command(t, bootstrap, group, dir);
+            if follow {
+                c.arg("--follow");
+            }
+            let child = c
+                .env("POD_NAME", format!("tickflow-{i}"))
+                .env("DATA_PROC_PROCESSES", PROCESSES.to_string())
+                .env("DATA_PROC_PEER_DNS", "127.0.0.1{i}")
+                .env("DATA_PROC_PEER_PORT", port.to_string())
+                .env("DATA_PROC_BIND_ADDR", format!("127.0.0.1{i}"))
+                .stdout(Stdio::from(log.try_clone().expect("log")))
+                .stderr(Stdio::from(log))
+                .spawn()
+                .expect("spawn tickflow");
+            Run(child)
+        })
+        .collect()
+}
+
+fn log(dir: &Path, tag: &str, i: usize) -> String {
+    std::fs::read_to_string(dir.join(format!("{tag}-p{i}.log"))).unwrap_or_default()
+}
+
+/// Waits for every process; their exit codes, or a panic after `limit`.
+fn wait_all(runs: &mut [Run], limit: Duration) -> Vec<Option<i32>> {
+    let deadline = Instant::now() + limit;
+    let mut done = vec![None; runs.len()];
+    while done.iter().any(Option::is_none) {
+        for (d, r) in done.iter_mut().zip(runs.iter_mut()) {
+            if d.is_none() {
+                *d = r.0.try_wait().expect("wait");
+            }
+        }
+        assert!(
+            Instant::now() < deadline,
+            "processes still running after {limit:?}"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    done.into_iter().flatten().map(|s| s.code()).collect()
+}
+
+#[test]
+fn killing_one_process_stops_the_cluster_and_restarts_end_identical() {
+    let seed: u64 = std::env::var("TICKFLOW_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(7);
+    let crashed = shared_target("tf_cluster");
+    let reference = shared_target("tf_cluster_ref");
+    require_servers(&crashed);
+    let broker = MockBroker::start(1).expect("mock cluster");
+    broker.create_topic(TOPIC, PARTITIONS).expect("topic");
+    let bootstrap = broker.bootstrap_servers().to_string();
+    let tmp = tempfile::tempdir().expect("tempdir");
+    let dir = tmp.path();
+
+    let producer = {
+        let b = bootstrap.clone();
+        std::thread::spawn(move || {
+            produce_to(&b, TOPIC, PARTITIONS, 0..MINUTES, Duration::from_millis(60))
+        })
+    };
+    let mut rng = Rng(seed.wrapping_mul(0x9e37_79b9_7f4a_7c15) | 1);
+    let mut commits = vec![committed_in(&bootstrap, "cluster", TOPIC, PARTITIONS)];
+    let mut stop_ms = Vec::new();
+    for (k, victim) in [1usize, 2].into_iter().enumerate() {
+        let tag = format!("kill{k}");
+        let mut runs = cluster(&crashed, &bootstrap, "cluster", dir, &tag, true);
+        std::thread::sleep(Duration::from_millis(rng.next_ms(3_000, 5_000)));
+        for (i, r) in runs.iter_mut().enumerate() {
+            let status = r.0.try_wait().expect("wait");
+            assert!(
+                status.is_none(),
+                "process {i} ended before the kill:\n{}",
+                log(dir, &tag, i)
+            );
+        }
+        let killed = Instant::now();
+        runs[victim].0.kill().expect("SIGKILL");
+        let codes = wait_all(&mut runs, Duration::from_secs(30));
+        let took = killed.elapsed();
+        stop_ms.push(took.as_millis());
+        for i in (0..PROCESSES).filter(|i| *i != victim) {
+            let text = log(dir, &tag, i);
+            assert_eq!(codes[i], Some(1), "survivor {i}:\n{text}");
+            assert!(
+                text.contains("lost a cluster peer"),
+                "survivor {i}:\n{text}"
+            );
+        }
+        assert!(
+            took < Duration::from_secs(5),
+            "survivors took {took:?} to stop"
+        );
+        commits.push(committed_in(&bootstrap, "cluster", TOPIC, PARTITIONS));
+    }
+    producer.join().expect("producer");
+    let mut runs = cluster(&crashed, &bootstrap, "cluster", dir, "final", false);
+    let codes = wait_all(&mut runs, Duration::from_secs(120));
+    for (i, c) in codes.iter().enumerate() {
+        assert_eq!(
+            *c,
+            Some(0),
+            "final cluster run, process {i}:\n{}",
+            log(dir, "final", i)
+        );
+    }
+    assert_eq!(
+        committed_in(&bootstrap, "cluster", TOPIC, PARTITIONS),
+        vec![i64::from(MINUTES); PARTITIONS as usize],
+        "the bounded cluster run commits the end"
+    );
+    let o = command(&reference, &bootstrap, "whole", dir)
+        .output()
+        .expect("run");
+    assert!(
+        o.status.success(),
+        "reference run: {}",
+        String::from_utf8_lossy(&o.stderr)
+    );
+
+    let context = format!(
+        "seed {seed}, committed offsets after each kill: {commits:?}, survivors stopped after {stop_ms:?} ms"
+    );
+    eprintln!("{context}");
+    let moved = commits
+        .windows(2)
+        .filter(|w| w[1].iter().zip(&w[0]).any(|(a, b)| a > b))
+        .count();
+    assert!(moved >= 1, "no periodic commit between kills: {context}");
+    assert!(
+        commits
+            .last()
+            .is_some_and(|c| c.iter().all(|o| *o < i64::from(MINUTES))),
+        "the killed runs committed everything: nothing left to re-derive ({context})"
+    );
+    let got = state(&crashed);
+    let want = state(&reference);
+    assert_eq!(
+        want["market_ticks"].len(),
+        2 * PARTITIONS as usize * MINUTES as usize
+    );
+    assert!(!want["ohlc_bars"].is_empty() && !want["redis"].is_empty());
+    for (what, rows) in &want {
+        let other = &got[what];
+        for (key, row) in rows {
+            match other.get(key) {
+                None => panic!("{what} {key}: lost ({context})"),
+                Some(o) => assert_eq!(
+                    Value::Object(o.clone()),
+                    Value::Object(row.clone()),
+                    "{what} {key} differs ({context})"
+                ),
+            }
+        }
+        let extra: Vec<&String> = other.keys().filter(|k| !rows.contains_key(*k)).collect();
+        assert!(extra.is_empty(), "{what}: extra rows {extra:?} ({context})");
+    }
+    cleanup(&crashed);
+    cleanup(&reference);
+}
