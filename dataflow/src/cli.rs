@@ -263,6 +263,10 @@ pub fn resolve_run(config: &Config, args: &RunArgs) -> Result<RunOptions, Vec<St
             bind_address: config.http.bind_address.clone(),
             port: config.http.port,
         }),
+        api: crate::http::ApiOptions {
+            api_keys: config.http.api_keys.clone(),
+            serve_history_ms: config.http.serve_history_ms,
+        },
         ..RunOptions::default()
     };
     let mut postgres = None;

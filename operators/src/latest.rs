@@ -139,24 +139,42 @@ impl LatestBook {
 
     /// Applies `diff` copies of `tick` (negative: retractions of ticks inserted before).
     pub fn update(&mut self, tick: &Tick, diff: i64) {
+        self.update_held(&tick.tenant_id, &tick.instrument_id, Held::of(tick), diff);
+    }
+
+    /// Applies `diff` copies of the tick a latest-price row was made of ([`LatestPrice::of`]):
+    /// the same as [`LatestBook::update`] with that tick (the row holds every field the book
+    /// orders and answers by), for consumers that receive rows instead of whole ticks.
+    pub fn update_row(&mut self, row: &LatestPrice, diff: i64) {
+        let h = Held {
+            start: row.interval_start_ms,
+            end: row.interval_end_ms,
+            trade_id: row.trade_id.clone(),
+            source: row.source,
+            price: row.price,
+            version: row.version,
+            flags: row.flags,
+        };
+        self.update_held(&row.tenant_id, &row.instrument_id, h, diff);
+    }
+
+    fn update_held(&mut self, tenant: &Sym, instrument: &Sym, h: Held, diff: i64) {
         if diff == 0 {
             return;
         }
         self.stats.updates += 1;
-        let insts = match self.tenants.get_mut(&ByPtr(&tick.tenant_id)) {
+        let insts = match self.tenants.get_mut(&ByPtr(tenant)) {
             Some(m) => m,
-            None => self.tenants.entry(tick.tenant_id.clone()).or_default(),
+            None => self.tenants.entry(tenant.clone()).or_default(),
         };
-        let inst = match insts.get_mut(&ByPtr(&tick.instrument_id)) {
+        let inst = match insts.get_mut(&ByPtr(instrument)) {
             Some(i) => i,
-            None => insts.entry(tick.instrument_id.clone()).or_default(),
+            None => insts.entry(instrument.clone()).or_default(),
         };
         if inst.touched_gen != self.gen {
             inst.touched_gen = self.gen;
-            self.touched
-                .push((tick.tenant_id.clone(), tick.instrument_id.clone()));
+            self.touched.push((tenant.clone(), instrument.clone()));
         }
-        let h = Held::of(tick);
         // Everything held is above the floor: a tick at or after the newest held one is too.
         let newest = inst.held.back().is_some_and(|b| h.cmp(b).is_ge());
         if !newest && !inst.above_floor(&h) {

@@ -8,6 +8,7 @@ mod finalize;
 mod periodic;
 mod reference;
 mod retry;
+mod serve;
 mod source;
 mod write;
 
@@ -18,5 +19,6 @@ pub use finalize::Finalize;
 pub use periodic::{commit_flushed, PeriodicCommit, SharedCommitter};
 pub use reference::live_reference;
 pub use retry::{backoff_ms, retries_total, with_retry, FlushPolicy};
+pub use serve::{serve_views, ServeLayout};
 pub use source::{read_documents, SourceProgress};
 pub use write::{write_sinks, SinkInputs, WriteStreams};

@@ -3,6 +3,21 @@
 //! no request can stall the dataflow. Binding is done before the run starts: a port that is
 //! taken is a start-up error, not a silent run without a server. Port 0 picks a free port,
 //! which is logged (`http server listening`).
+//!
+//! The query API (`api`, `sse`) answers from the process's [`Served`] state, which the
+//! dataflow's `graph::serve` operator keeps complete and consistent (`served`, `state`);
+//! `params` checks query parameters and `auth` API keys.
+
+pub mod api;
+pub mod auth;
+pub mod params;
+pub mod served;
+mod sse;
+pub mod state;
+
+pub use api::{api_routes, ApiContext};
+pub use served::Served;
+pub use state::ServeUpdate;
 
 pub mod health;
 
@@ -19,6 +34,24 @@ pub struct HttpOptions {
     pub bind_address: String,
     /// Listening port; 0 picks a free one (`http.port`, `DATA_PROC_HEALTH_PORT`).
     pub port: u16,
+}
+
+/// Settings of the query API (`[http]`): keys and how long final bars stay queryable.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiOptions {
+    /// API keys (`key` or `key:tenant`); empty = the API is open.
+    pub api_keys: Vec<crate::config::Secret>,
+    /// Final bars stay queryable this long (event time).
+    pub serve_history_ms: u64,
+}
+
+impl Default for ApiOptions {
+    fn default() -> Self {
+        ApiOptions {
+            api_keys: Vec::new(),
+            serve_history_ms: 7 * 86_400_000,
+        }
+    }
 }
 
 /// A running server; dropping it (or [`HttpServer::stop`]) shuts it down.
@@ -54,6 +87,9 @@ impl Drop for HttpServer {
         self.shutdown();
     }
 }
+
+/// The paths of [`base_routes`].
+pub const BASE_PATHS: [&str; 2] = ["/health/live", "/metrics"];
 
 /// The routes every server has: liveness and metrics.
 pub fn base_routes() -> Router {

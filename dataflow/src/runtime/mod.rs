@@ -54,6 +54,7 @@ use std::cell::RefCell;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
+use timely::dataflow::operators::core::Filter;
 use timely::dataflow::operators::Concatenate;
 
 /// Why a run failed before or while running.
@@ -213,6 +214,19 @@ fn resume_from_commits(
     }))
 }
 
+/// The API keys of `[http]` and of the reference table `api_keys` as of now (SPEC §7).
+fn api_keys(opts: &RunOptions) -> crate::http::auth::ApiKeys {
+    let now_ms = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64);
+    let rows = opts
+        .normalize
+        .reference
+        .as_deref()
+        .map_or(&[][..], |r| &r[..]);
+    crate::http::auth::ApiKeys::from_secrets(&opts.api.api_keys).with_table(rows, now_ms)
+}
+
 /// Runs the pipeline to completion (bounded inputs). Returns the report on process 0.
 pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
     let mut plan = plan(&opts)?;
@@ -229,12 +243,29 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
     );
     let config = timely_config(&opts)?;
     observe::run_started(&opts);
-    // Bound before the dataflow starts: a taken port fails the run at once.
-    let http = match &opts.serve {
-        Some(h) => {
-            Some(crate::http::start(h, crate::http::base_routes()).map_err(RunError::Start)?)
+    // Bound before the dataflow starts: a taken port fails the run at once. The query API
+    // answers from `served`, which the first worker of this process keeps (graph::serve).
+    let served = opts.serve.as_ref().map(|_| {
+        crate::http::Served::new(
+            opts.api.serve_history_ms,
+            opts.aggregation.latest_history,
+            crate::http::served::DEFAULT_CHANNEL_BATCHES,
+        )
+    });
+    let http = match (&opts.serve, &served) {
+        (Some(h), Some(served)) => {
+            let ctx = crate::http::ApiContext {
+                served: served.clone(),
+                keys: Arc::new(api_keys(&opts)),
+            };
+            let routes = crate::http::base_routes().merge(crate::http::api_routes(ctx));
+            Some(crate::http::start(h, routes).map_err(RunError::Start)?)
         }
-        None => None,
+        _ => None,
+    };
+    let serve_layout = crate::graph::ServeLayout {
+        workers: opts.workers.max(1),
+        processes: opts.processes.max(1),
     };
     let workers_total = opts.workers.max(1) * opts.processes.max(1);
     let dirs: Vec<DirConfig> = opts
@@ -266,11 +297,14 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
     // never becomes +∞ in a followed run.
     let planned_feeds = Some(feeds.len());
     // Final-state `dir:` outputs need only final bars; change logs and stdout show every change.
-    let provisional = opts.outputs.iter().any(|o| match o {
+    let sinks_provisional = opts.outputs.iter().any(|o| match o {
         OutputSpec::Dir(d) => d.changes,
         OutputSpec::Stdout | OutputSpec::Kafka => true,
         OutputSpec::Null | OutputSpec::Clickhouse | OutputSpec::Redis => false,
     });
+    // The query API serves open windows' bars too; the sinks then get only the final bars,
+    // exactly what the views emit without provisional bars (a final bar is never retracted).
+    let provisional = sinks_provisional || opts.serve.is_some();
     let wants_ticks = opts.outputs.iter().any(|o| match o {
         OutputSpec::Dir(d) => d.changes || d.views.contains(&connectors::dir::View::Ticks),
         OutputSpec::Redis => false,
@@ -307,6 +341,8 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
     let commit_plan = kafka_plan.clone();
     let periodic_plan = kafka_plan.clone();
     let kafka_settings = opts.kafka.clone();
+    let opts_follow = opts.follow;
+    let worker_served = served.clone();
     // Last before timely connects, so the start-up deadline covers only the peers.
     let watchdog = cluster_startup(&opts)?;
     let opts = Arc::new(opts);
@@ -417,9 +453,24 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
                 .latest
                 .clone()
                 .forward_curves(reference_rows.clone(), reference_changes);
+            if let Some(served) = worker_served.as_ref() {
+                // Process p's first worker (global index p·workers) keeps its served state.
+                let mine = (index % serve_layout.workers == 0).then(|| served.clone());
+                crate::graph::serve_views(
+                    changes.clone(),
+                    views.bars.clone(),
+                    scope.concatenate([views.delivery.clone(), forward.clone()]),
+                    serve_layout,
+                    mine,
+                );
+            }
             let inputs = SinkInputs {
                 ticks: wants_ticks.then_some(changes),
-                bars: views.bars,
+                bars: if sinks_provisional {
+                    views.bars
+                } else {
+                    views.bars.filter(|(b, _)| b.is_final)
+                },
                 latest: views.latest,
                 curves: scope.concatenate([views.delivery, forward]),
                 dead: scope.concatenate([parsed.dead, judged.late]),
@@ -468,9 +519,6 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
         elapsed_ms = started.elapsed().as_millis() as u64,
         "dataflow finished"
     );
-    if let Some(server) = http {
-        server.stop();
-    }
     for r in joined {
         match r {
             Ok(Some(mut rep)) => {
@@ -507,6 +555,20 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
                 .map_err(|e| RunError::Commit(e.to_string()))?;
             tracing::info!(partitions = n, positions = ?positions, "kafka positions committed");
         }
+    }
+    if let Some(server) = http {
+        // A bounded run keeps serving its final state until SIGTERM/SIGINT (docs/http.md);
+        // positions are committed before. The summary follows when it stops.
+        if !opts_follow && !shutdown::requested() {
+            tracing::info!(addr = %server.addr(), "dataflow finished: serving its final state until SIGTERM");
+            while !shutdown::requested() {
+                std::thread::sleep(Duration::from_millis(50));
+            }
+        }
+        if let Some(served) = served.as_ref() {
+            served.close();
+        }
+        server.stop();
     }
     Ok(report)
 }

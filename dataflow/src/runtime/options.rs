@@ -54,6 +54,8 @@ pub struct RunOptions {
     pub sinks: SinkOptions,
     /// The HTTP server (`--serve`, `--follow`); `None` = no server.
     pub serve: Option<crate::http::HttpOptions>,
+    /// The query API's keys and served history (used with `serve`).
+    pub api: crate::http::ApiOptions,
 }
 
 /// Settings of the server sinks (`--output clickhouse`, `--output redis`) and of flushing.
@@ -190,6 +192,7 @@ impl Default for RunOptions {
             kafka_start: BTreeMap::new(),
             sinks: SinkOptions::default(),
             serve: None,
+            api: crate::http::ApiOptions::default(),
         }
     }
 }

@@ -206,3 +206,31 @@ fn oracle_bounded_history_never_shows_a_wrong_row() {
         oracle_round(seed * 0x2545_F491 + 5, 1 + (seed as usize % 4));
     }
 }
+
+#[test]
+fn rows_update_the_book_exactly_as_their_ticks() {
+    // Two books, one fed ticks and one fed the ticks' rows, agree at every drain and `at`.
+    for seed in 1..50u64 {
+        let mut rng = Rng(seed * 0x9E37_79B9 + 3);
+        let (mut by_tick, mut by_row) = (LatestBook::new(8), LatestBook::new(8));
+        let (mut live, mut line) = (Vec::new(), 0u32);
+        for batch in 0..10 {
+            for (t, d) in random_step(&mut rng, &mut live, &mut line, Some(batch)) {
+                by_tick.update(&t, d);
+                by_row.update_row(&LatestPrice::of(&t), d);
+            }
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            by_tick.drain(&mut a);
+            by_row.drain(&mut b);
+            assert_eq!(a, b, "seed {seed}");
+            for t in &live {
+                let at = t.interval_start_ms;
+                assert_eq!(
+                    by_tick.at(&t.tenant_id, &t.instrument_id, at),
+                    by_row.at(&t.tenant_id, &t.instrument_id, at)
+                );
+            }
+        }
+        assert_eq!(by_tick.stats, by_row.stats);
+    }
+}
