@@ -1,5 +1,5 @@
 //! A minimal ClickHouse HTTP client (`ureq`, synchronous): run a statement, insert a
-//! `JSONEachRow` body, read the server version.
+//! `RowBinary` body, read the server version.
 //!
 //! Failures are split by what a caller can do about them: [`ClickhouseError::Unavailable`]
 //! (connection refused or reset, timeout, HTTP 5xx other than a query error, 503) is worth a
@@ -80,15 +80,16 @@ impl Client {
         self.post("", sql.as_bytes())
     }
 
-    /// Inserts a `JSONEachRow` body into `database.table`.
-    pub fn insert_json(
+    /// Inserts a `RowBinary` body (rows in the table's column order, see
+    /// [`super::rowbinary`]) into `database.table`.
+    pub fn insert_rowbinary(
         &self,
         database: &str,
         table: &str,
         body: &[u8],
     ) -> Result<(), ClickhouseError> {
         let sql = format!(
-            "INSERT INTO {}.{} FORMAT JSONEachRow",
+            "INSERT INTO {}.{} FORMAT RowBinary",
             super::ddl::ident(database),
             super::ddl::ident(table)
         );

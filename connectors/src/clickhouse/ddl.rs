@@ -244,14 +244,7 @@ pub fn statements(database: &str, features: ServerFeatures, ttl_days: u32) -> Ve
         let cols: Vec<String> = t
             .cols
             .iter()
-            .map(|Col(name, ty)| {
-                let ty = match *ty {
-                    LC if features.low_cardinality => "LowCardinality(String)",
-                    LC => "String",
-                    other => other,
-                };
-                format!("    {} {ty}", ident(name))
-            })
+            .map(|Col(name, ty)| format!("    {} {}", ident(name), server_type(ty, features)))
             .collect();
         let mut sql = format!(
             "CREATE TABLE IF NOT EXISTS {db}.{} (\n{}\n) ENGINE = ReplacingMergeTree(row_version)",
@@ -268,6 +261,30 @@ pub fn statements(database: &str, features: ServerFeatures, ttl_days: u32) -> Ve
         out.push(sql);
     }
     out
+}
+
+/// The type of a column on a server with `features`.
+fn server_type(ty: &'static str, features: ServerFeatures) -> &'static str {
+    match ty {
+        LC if features.low_cardinality => "LowCardinality(String)",
+        LC => "String",
+        other => other,
+    }
+}
+
+/// The columns of `table` in DDL order with their types on a server with `features`: the
+/// layout a `RowBinary` row of the table follows (empty for an unknown table).
+pub fn column_types(table: &str, features: ServerFeatures) -> Vec<(&'static str, &'static str)> {
+    tables()
+        .into_iter()
+        .find(|t| t.name == table)
+        .map(|t| {
+            t.cols
+                .iter()
+                .map(|c| (c.0, server_type(c.1, features)))
+                .collect()
+        })
+        .unwrap_or_default()
 }
 
 /// The column names of `table` in DDL order (used by tests and readers).

@@ -1,5 +1,7 @@
-//! Row encoding: one view update → one `JSONEachRow` object for its table, the record's identity
-//! key and its data-derived row version. Pure: no I/O, deterministic.
+//! Row encoding: one view update → its table's row in `RowBinary` (columns in `ddl.rs` order,
+//! see [`super::rowbinary`]), the record's identity key and its data-derived row version.
+//! Pure: no I/O, deterministic. Binary rather than `JSONEachRow` because the server's JSON
+//! parsing of ~40-column rows was most of the CPU of a Kafka → ClickHouse run (BENCHMARKS.md).
 //!
 //! Row versions (`row_version`, the ReplacingMergeTree version) are even for a live row and odd
 //! (`live | 1`) for the retraction of that row, so a retraction beats the row it retracts and a
@@ -16,8 +18,9 @@
 //!   instead (`sink.rs`).
 
 use crate::clickhouse::ddl;
+use crate::clickhouse::rowbinary as rb;
 use operators::model::{
-    render, Bar, CurvePoint, DeadLetter, EpochMs, FeedTable, LatestPrice, QualityFlags, Tick,
+    Bar, CurvePoint, DeadLetter, EpochMs, FeedTable, LatestPrice, QualityFlags, Tick,
 };
 use std::fmt::Write as _;
 
@@ -70,21 +73,18 @@ pub struct Row {
     pub table: TableId,
     /// The record's identity (the table's ORDER BY values), unique within the table.
     pub key: String,
-    /// The JSON object of the row, open: without its closing `}`.
-    pub json: String,
+    /// The `RowBinary` bytes of every column but the last two (`row_version`, `deleted`).
+    pub bytes: Vec<u8>,
     /// The live row version derived from the data (even), `None` for curve points.
     pub version: Option<u64>,
 }
 
 impl Row {
-    /// The complete JSON line with `row_version` and `deleted`.
-    pub fn finish(&self, out: &mut String, row_version: u64, deleted: bool) {
-        out.push_str(&self.json);
-        let _ = writeln!(
-            out,
-            ",\"row_version\":{row_version},\"deleted\":{}}}",
-            u8::from(deleted)
-        );
+    /// Appends the complete `RowBinary` row, with `row_version` and `deleted`.
+    pub fn finish(&self, out: &mut Vec<u8>, row_version: u64, deleted: bool) {
+        out.extend_from_slice(&self.bytes);
+        rb::u64(out, row_version);
+        rb::u8(out, u8::from(deleted));
     }
 }
 
@@ -111,111 +111,57 @@ pub fn latest_version(l: &LatestPrice) -> u64 {
     ((start << LATEST_VERSION_BITS) | v) << 1
 }
 
-fn push_str_field(out: &mut String, name: &str, v: &str) {
-    let _ = write!(out, ",\"{name}\":");
-    render::push_json_str(out, v);
+/// A time: its `DateTime('UTC')` column (seconds) and its exact `{name}_ms Int64` twin.
+fn time(out: &mut Vec<u8>, ms: EpochMs) {
+    rb::datetime_ms(out, ms);
+    rb::i64(out, ms);
 }
 
-fn push_opt_str(out: &mut String, name: &str, v: Option<&str>) {
-    match v {
-        Some(v) => push_str_field(out, name, v),
-        None => {
-            let _ = write!(out, ",\"{name}\":null");
-        }
+/// `quality_flags Array(String)`: the flag names in rendering order.
+fn flags(out: &mut Vec<u8>, flags: QualityFlags) {
+    rb::varint(out, flags.iter().count() as u64);
+    for f in flags.iter() {
+        rb::string(out, f.name());
     }
-}
-
-/// Exact shortest round-trip form; non-finite values (never produced) as `null`.
-fn push_f64(out: &mut String, name: &str, v: Option<f64>) {
-    match v {
-        Some(x) if x.is_finite() => {
-            let _ = write!(out, ",\"{name}\":{x}");
-        }
-        _ => {
-            let _ = write!(out, ",\"{name}\":null");
-        }
-    }
-}
-
-/// A `DateTime` text (`YYYY-MM-DD hh:mm:ss`, UTC, clamped to the type's range) and its `_ms`.
-fn push_time(out: &mut String, name: &str, ms: EpochMs) {
-    let secs = ms.div_euclid(1000).clamp(0, i64::from(u32::MAX));
-    let (y, mo, d) = render::civil_from_days(secs.div_euclid(86_400));
-    let s = secs.rem_euclid(86_400);
-    let _ = write!(
-        out,
-        ",\"{name}\":\"{y:04}-{mo:02}-{d:02} {:02}:{:02}:{:02}\",\"{name}_ms\":{ms}",
-        s / 3600,
-        (s / 60) % 60,
-        s % 60
-    );
-}
-
-fn push_flags(out: &mut String, flags: QualityFlags) {
-    out.push_str(",\"quality_flags\":[");
-    for (i, f) in flags.iter().enumerate() {
-        if i > 0 {
-            out.push(',');
-        }
-        let _ = write!(out, "\"{}\"", f.name());
-    }
-    out.push(']');
-}
-
-/// Starts an object with its first string field (no leading comma).
-fn open(name: &str, v: &str, capacity: usize) -> String {
-    let mut out = String::with_capacity(capacity);
-    let _ = write!(out, "{{\"{name}\":");
-    render::push_json_str(&mut out, v);
-    out
 }
 
 /// The `market_ticks` row of a tick.
 pub fn tick_row(t: &Tick, feeds: &FeedTable) -> Row {
     let tick_id = operators::model::ids::tick_id(&t.identity()).to_string();
-    let mut o = open("tenant_id", &t.tenant_id, 900);
-    push_str_field(&mut o, "tick_id", &tick_id);
-    push_str_field(&mut o, "instrument_id", &t.instrument_id);
-    push_str_field(&mut o, "market", t.market.code());
-    push_str_field(&mut o, "node", &t.node);
-    push_str_field(&mut o, "market_run", &t.market_run);
-    push_time(&mut o, "interval_start", t.interval_start_ms);
-    push_time(&mut o, "interval_end", t.interval_end_ms);
-    push_f64(&mut o, "price", Some(t.price));
-    push_f64(&mut o, "energy", t.components.energy);
-    push_f64(&mut o, "congestion", t.components.congestion);
-    push_f64(&mut o, "loss", t.components.loss);
-    push_f64(&mut o, "ghg", t.components.ghg);
-    push_f64(&mut o, "volume", t.volume);
-    push_f64(&mut o, "bid", t.bid);
-    push_f64(&mut o, "ask", t.ask);
-    push_opt_str(&mut o, "trade_id", t.trade_id.as_deref());
-    o.push_str(",\"currency\":\"USD\",\"unit\":\"$/MWh\"");
-    push_flags(&mut o, t.flags);
-    let _ = write!(o, ",\"revision\":{},\"version\":{}", t.revision, t.version);
-    push_str_field(&mut o, "source_system", &t.source_system);
-    push_str_field(&mut o, "source", &feeds.render(&t.source));
+    let mut o = Vec::with_capacity(512);
+    rb::string(&mut o, &t.tenant_id);
+    rb::string(&mut o, &tick_id);
+    rb::string(&mut o, &t.instrument_id);
+    rb::string(&mut o, t.market.code());
+    rb::string(&mut o, &t.node);
+    rb::string(&mut o, &t.market_run);
+    time(&mut o, t.interval_start_ms);
+    time(&mut o, t.interval_end_ms);
+    rb::f64(&mut o, t.price);
+    rb::opt_f64(&mut o, t.components.energy);
+    rb::opt_f64(&mut o, t.components.congestion);
+    rb::opt_f64(&mut o, t.components.loss);
+    rb::opt_f64(&mut o, t.components.ghg);
+    rb::opt_f64(&mut o, t.volume);
+    rb::opt_f64(&mut o, t.bid);
+    rb::opt_f64(&mut o, t.ask);
+    rb::opt_string(&mut o, t.trade_id.as_deref());
+    rb::string(&mut o, "USD");
+    rb::string(&mut o, "$/MWh");
+    flags(&mut o, t.flags);
+    rb::u64(&mut o, t.revision);
+    rb::u64(&mut o, t.version);
+    rb::string(&mut o, &t.source_system);
+    rb::string(&mut o, &feeds.render(&t.source));
     let e = t.enrichment.as_deref();
-    push_opt_str(&mut o, "commodity", e.and_then(|e| e.commodity.as_deref()));
-    push_opt_str(&mut o, "region", e.and_then(|e| e.region.as_deref()));
-    push_opt_str(
-        &mut o,
-        "product_tier",
-        e.and_then(|e| e.product_tier.as_deref()),
-    );
-    push_f64(&mut o, "contract_size", e.and_then(|e| e.contract_size));
-    push_f64(&mut o, "tick_size", e.and_then(|e| e.tick_size));
-    push_f64(
-        &mut o,
-        "classification_confidence",
-        e.map(|e| e.classification_confidence),
-    );
-    push_opt_str(
-        &mut o,
-        "classification_method",
-        e.map(|e| e.classification_method.name()),
-    );
-    push_time(&mut o, "ingested_at", t.ingested_at_ms);
+    rb::opt_string(&mut o, e.and_then(|e| e.commodity.as_deref()));
+    rb::opt_string(&mut o, e.and_then(|e| e.region.as_deref()));
+    rb::opt_string(&mut o, e.and_then(|e| e.product_tier.as_deref()));
+    rb::opt_f64(&mut o, e.and_then(|e| e.contract_size));
+    rb::opt_f64(&mut o, e.and_then(|e| e.tick_size));
+    rb::opt_f64(&mut o, e.map(|e| e.classification_confidence));
+    rb::opt_string(&mut o, e.map(|e| e.classification_method.name()));
+    time(&mut o, t.ingested_at_ms);
     let mut key = String::with_capacity(80);
     let _ = write!(
         key,
@@ -225,35 +171,32 @@ pub fn tick_row(t: &Tick, feeds: &FeedTable) -> Row {
     Row {
         table: TableId::Ticks,
         key,
-        json: o,
+        bytes: o,
         version: Some(tick_version(t)),
     }
 }
 
 /// The `ohlc_bars` row of a bar.
 pub fn bar_row(b: &Bar) -> Row {
-    let mut o = open("tenant_id", &b.tenant_id, 600);
-    push_str_field(&mut o, "instrument_id", &b.instrument_id);
-    push_str_field(&mut o, "interval", b.interval.name());
-    push_time(&mut o, "window_start", b.window_start_ms);
-    push_time(&mut o, "window_end", b.window_end_ms);
-    push_f64(&mut o, "open", Some(b.open));
-    push_f64(&mut o, "high", Some(b.high));
-    push_f64(&mut o, "low", Some(b.low));
-    push_f64(&mut o, "close", Some(b.close));
-    push_f64(&mut o, "volume", b.volume);
-    push_f64(&mut o, "vwap", b.vwap);
-    push_f64(&mut o, "twap", Some(b.twap));
-    let _ = write!(o, ",\"trade_count\":{}", b.trade_count);
-    push_time(&mut o, "first_at", b.first_at_ms);
-    push_time(&mut o, "last_at", b.last_at_ms);
-    let _ = write!(
-        o,
-        ",\"revision\":{},\"is_final\":{},\"bar_id\":\"{}\"",
-        b.revision,
-        u8::from(b.is_final),
-        b.bar_id()
-    );
+    let mut o = Vec::with_capacity(256);
+    rb::string(&mut o, &b.tenant_id);
+    rb::string(&mut o, &b.instrument_id);
+    rb::string(&mut o, b.interval.name());
+    time(&mut o, b.window_start_ms);
+    time(&mut o, b.window_end_ms);
+    rb::f64(&mut o, b.open);
+    rb::f64(&mut o, b.high);
+    rb::f64(&mut o, b.low);
+    rb::f64(&mut o, b.close);
+    rb::opt_f64(&mut o, b.volume);
+    rb::opt_f64(&mut o, b.vwap);
+    rb::f64(&mut o, b.twap);
+    rb::u64(&mut o, b.trade_count);
+    time(&mut o, b.first_at_ms);
+    time(&mut o, b.last_at_ms);
+    rb::u64(&mut o, b.revision);
+    rb::u8(&mut o, u8::from(b.is_final));
+    rb::string(&mut o, &b.bar_id().to_string());
     let key = format!(
         "{}{SEP}{}{SEP}{}{SEP}{}",
         b.tenant_id,
@@ -264,48 +207,46 @@ pub fn bar_row(b: &Bar) -> Row {
     Row {
         table: TableId::Bars,
         key,
-        json: o,
+        bytes: o,
         version: Some(bar_version(b)),
     }
 }
 
 /// The `latest_prices` row of a latest price.
 pub fn latest_row(l: &LatestPrice) -> Row {
-    let mut o = open("tenant_id", &l.tenant_id, 300);
-    push_str_field(&mut o, "instrument_id", &l.instrument_id);
-    push_time(&mut o, "interval_start", l.interval_start_ms);
-    push_time(&mut o, "interval_end", l.interval_end_ms);
-    push_f64(&mut o, "price", Some(l.price));
-    let _ = write!(o, ",\"version\":{}", l.version);
-    push_flags(&mut o, l.flags);
+    let mut o = Vec::with_capacity(128);
+    rb::string(&mut o, &l.tenant_id);
+    rb::string(&mut o, &l.instrument_id);
+    time(&mut o, l.interval_start_ms);
+    time(&mut o, l.interval_end_ms);
+    rb::f64(&mut o, l.price);
+    rb::u64(&mut o, l.version);
+    flags(&mut o, l.flags);
     Row {
         table: TableId::Latest,
         key: format!("{}{SEP}{}", l.tenant_id, l.instrument_id),
-        json: o,
+        bytes: o,
         version: Some(latest_version(l)),
     }
 }
 
 /// The `curve_points` row of a curve point.
 pub fn curve_row(p: &CurvePoint) -> Row {
-    let mut o = open("tenant_id", &p.tenant_id, 400);
-    push_str_field(&mut o, "curve_id", &p.curve_id);
-    push_time(&mut o, "as_of", p.as_of_ms);
-    push_str_field(&mut o, "tenor", &p.tenor);
-    push_time(&mut o, "delivery_start", p.delivery_start_ms);
-    push_time(&mut o, "delivery_end", p.delivery_end_ms);
-    push_f64(&mut o, "price", Some(p.price));
-    push_str_field(&mut o, "instrument_id", &p.instrument_id);
-    let _ = write!(
-        o,
-        ",\"interpolated\":{},\"version\":{}",
-        u8::from(p.interpolated),
-        p.version
-    );
+    let mut o = Vec::with_capacity(160);
+    rb::string(&mut o, &p.tenant_id);
+    rb::string(&mut o, &p.curve_id);
+    time(&mut o, p.as_of_ms);
+    rb::string(&mut o, &p.tenor);
+    time(&mut o, p.delivery_start_ms);
+    time(&mut o, p.delivery_end_ms);
+    rb::f64(&mut o, p.price);
+    rb::string(&mut o, &p.instrument_id);
+    rb::u8(&mut o, u8::from(p.interpolated));
+    rb::u64(&mut o, p.version);
     Row {
         table: TableId::Curves,
         key: curve_key(&p.tenant_id, &p.curve_id, p.delivery_start_ms, &p.tenor),
-        json: o,
+        bytes: o,
         version: None,
     }
 }
@@ -319,39 +260,37 @@ pub fn curve_key(tenant: &str, curve_id: &str, delivery_start_ms: EpochMs, tenor
 pub fn dead_letter_row(d: &DeadLetter) -> Row {
     use base64::Engine as _;
     let event_id = d.event_id().to_string();
-    let mut o = open("event_id", &event_id, 400 + d.raw.len());
-    push_str_field(&mut o, "failure_stage", d.failure_stage.name());
-    push_str_field(&mut o, "error_code", d.error_code.name());
-    push_str_field(&mut o, "error_message", &d.error_message);
-    o.push_str(",\"issues\":[");
-    for (i, issue) in d.issues.iter().enumerate() {
-        if i > 0 {
-            o.push(',');
-        }
-        render::push_json_str(&mut o, issue);
+    let mut o = Vec::with_capacity(256 + d.raw.len());
+    rb::string(&mut o, &event_id);
+    rb::string(&mut o, d.failure_stage.name());
+    rb::string(&mut o, d.error_code.name());
+    rb::string(&mut o, &d.error_message);
+    rb::varint(&mut o, d.issues.len() as u64);
+    for issue in &d.issues {
+        rb::string(&mut o, issue);
     }
-    o.push(']');
-    push_str_field(&mut o, "source", &d.source);
-    let _ = write!(o, ",\"index\":{}", d.index);
+    rb::string(&mut o, &d.source);
+    rb::u32(&mut o, d.index);
+    // Same text as the `dir:` output: raw bytes that are not UTF-8 go as base64.
     match std::str::from_utf8(&d.raw) {
         Ok(text) => {
-            push_str_field(&mut o, "raw_event", text);
-            push_opt_str(&mut o, "raw_encoding", None);
+            rb::string(&mut o, text);
+            rb::opt_string(&mut o, None);
         }
         Err(_) => {
             let b64 = base64::engine::general_purpose::STANDARD.encode(&d.raw);
-            push_str_field(&mut o, "raw_event", &b64);
-            push_opt_str(&mut o, "raw_encoding", Some("base64"));
+            rb::string(&mut o, &b64);
+            rb::opt_string(&mut o, Some("base64"));
         }
     }
-    let _ = write!(o, ",\"raw_truncated\":{}", u8::from(d.raw_truncated));
-    push_str_field(&mut o, "tenant_id", &d.tenant_id);
-    push_time(&mut o, "ingested_at", d.ingested_at_ms);
-    let _ = write!(o, ",\"retry_count\":{}", d.retry_count);
+    rb::u8(&mut o, u8::from(d.raw_truncated));
+    rb::string(&mut o, &d.tenant_id);
+    time(&mut o, d.ingested_at_ms);
+    rb::u32(&mut o, d.retry_count);
     Row {
         table: TableId::DeadLetters,
         key: event_id,
-        json: o,
+        bytes: o,
         version: Some(u64::from(d.retry_count) << 1),
     }
 }

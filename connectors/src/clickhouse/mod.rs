@@ -4,9 +4,9 @@
 //! `SELECT … FINAL WHERE NOT deleted` equals the `dir:` output.
 //!
 //! Split by role: [`config`] (what to reach), [`ddl`] (the schema as text, per server
-//! generation), [`encode`] (rows and their versions), [`client`] (HTTP), [`lookup`] (stored
-//! curve versions), [`migrate()`] and [`ClickhouseSink`]. Server unreachable →
-//! `Unavailable` (retry), server refusal → `Fatal`.
+//! generation), [`encode`] (rows and their versions), [`rowbinary`] (the insert format),
+//! [`client`] (HTTP), [`lookup`] (stored curve versions), [`migrate()`] and [`ClickhouseSink`].
+//! Server unreachable → `Unavailable` (retry), server refusal → `Fatal`.
 
 pub mod client;
 pub mod config;
@@ -14,6 +14,7 @@ pub mod ddl;
 pub mod encode;
 pub mod lookup;
 mod migrate;
+pub mod rowbinary;
 mod sink;
 
 pub use client::{ClickhouseError, Client};

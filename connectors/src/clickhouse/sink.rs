@@ -1,5 +1,5 @@
 //! The ClickHouse sink: nets each worker's view updates per record identity and inserts them as
-//! `JSONEachRow` batches into the ReplacingMergeTree tables of `ddl.rs`.
+//! `RowBinary` batches into the ReplacingMergeTree tables of `ddl.rs`.
 //!
 //! A batch is inserted when `batch_max_rows` keys are pending (live rows only: a retraction
 //! may still be replaced within its time) and on every [`Sink::flush`] (live rows and the
@@ -36,14 +36,14 @@ const SHIP_INTERVAL: Duration = Duration::from_millis(200);
 /// Rendered rows of one table: one `INSERT` once handed to the I/O thread.
 #[derive(Default)]
 struct Outbox {
-    body: String,
+    body: Vec<u8>,
     rows: usize,
 }
 
 /// One insert for the I/O thread.
 pub(crate) struct Insert {
     table: TableId,
-    body: String,
+    body: Vec<u8>,
     rows: usize,
 }
 
@@ -68,7 +68,7 @@ impl Transport for Inserter {
             .lock()
             .map(|t| (t.client.clone(), t.database.clone()))
             .map_err(|_| SinkError::Fatal("clickhouse client lock poisoned".into()))?;
-        client.insert_json(&database, job.table.name(), job.body.as_bytes())?;
+        client.insert_rowbinary(&database, job.table.name(), &job.body)?;
         self.rows_written
             .fetch_add(job.rows as u64, Ordering::Relaxed);
         Ok(())

@@ -3,4 +3,5 @@
 //! unreachable.
 
 mod ddl;
+mod rowbinary;
 mod server;
