@@ -7,16 +7,22 @@
 //! flush; the announcements go to worker 0, which keeps the latest `f` of every worker and, at
 //! most every `interval`, broadcasts their minimum `F` as the next commit point. Every worker
 //! folds exactly that `F` into its [`super::CommitTracker`] (documents handed out, ticks judged
-//! and watermarks reached at times before `F`) and hands its positions, when they changed, to
-//! its background [`Committer`]. Since marks are the same on every worker at the same times,
-//! all partitions are committed with the same global watermark `G` (positions of different
-//! partitions never disagree about which windows are closed). Nothing here fails: a failed commit is logged by the committer and superseded by
-//! the next one; the end-of-run commit (`runtime`) still follows a clean end.
+//! and watermarks reached at times before `F`) and sends its positions and resume marks at `F`
+//! to worker 0, which — once every worker reported for `F` — hands all of them, when they
+//! changed, to its background [`Committer`] as **one** commit. Since marks are the same on every
+//! worker at the same times, all partitions are committed with the same global watermark `G`,
+//! and since they go in one request, a crash can never leave one partition committed at an
+//! older `F` than another (a restart would judge the older one's re-read records against a `G`
+//! they were not judged against; docs/design.md). Nothing here fails: a failed commit is logged
+//! by the committer and superseded by the next one; the end-of-run commit (`runtime`) still
+//! follows a clean end.
 
 use super::SharedTracker;
-use connectors::kafka::Committer;
+use connectors::kafka::{Committer, Marks, ResumeMark};
 use connectors::source::Position;
+use operators::model::{EpochMs, FeedId};
 use std::cell::RefCell;
+use std::collections::BTreeMap;
 use std::rc::Rc;
 use std::time::{Duration, Instant};
 use timely::container::CapacityContainerBuilder;
@@ -45,33 +51,99 @@ pub fn commit_flushed(
     commit: PeriodicCommit,
 ) {
     let mut folded: Option<u64> = None;
-    let mut last_positions: Vec<Position> = Vec::new();
-    commit_points(flushed, commit.workers, commit.interval)
+    let reports = commit_points(flushed, commit.workers, commit.interval)
         .broadcast()
-        .sink(Pipeline, "PeriodicCommit", move |(input, _frontier)| {
-            let mut point = None;
-            input.for_each(|_, data| point = data.iter().copied().max().max(point));
-            let Some(f) = point else { return };
-            if folded.is_some_and(|done| done >= f) {
+        .unary::<CapacityContainerBuilder<Vec<Report>>, _, _, _>(
+            Pipeline,
+            "PeriodicPositions",
+            move |_, _| {
+                move |input, output| {
+                    input.for_each(|cap, data| {
+                        let Some(f) = data.iter().copied().max() else {
+                            return;
+                        };
+                        if folded.is_some_and(|done| done >= f) {
+                            return;
+                        }
+                        folded = Some(f);
+                        let mut t = tracker.borrow_mut();
+                        if t.finished() {
+                            return;
+                        }
+                        t.fold_before(Some(f));
+                        let marks = t.resume_marks();
+                        let rows = t
+                            .positions()
+                            .into_iter()
+                            .map(|p| {
+                                let m = marks.get(&p.feed).map(|m| (m.watermark_ms, m.judged_next));
+                                (p.feed, p.next, m)
+                            })
+                            .collect();
+                        output.session(&cap).give((f, rows));
+                    });
+                }
+            },
+        );
+    let workers = commit.workers.max(1);
+    let mut waiting: BTreeMap<u64, Vec<Vec<Row>>> = BTreeMap::new();
+    let mut last_positions: Vec<Position> = Vec::new();
+    reports.sink(
+        Exchange::new(|_: &Report| 0),
+        "PeriodicCommit",
+        move |(input, _frontier)| {
+            input.for_each(|_, data| {
+                for (f, rows) in data.drain(..) {
+                    waiting.entry(f).or_default().push(rows);
+                }
+            });
+            // The newest frontier every worker reported for; older ones are superseded.
+            let Some(f) = waiting
+                .iter()
+                .rev()
+                .find(|(_, r)| r.len() >= workers)
+                .map(|(f, _)| *f)
+            else {
                 return;
-            }
-            folded = Some(f);
-            let mut t = tracker.borrow_mut();
-            if t.finished() {
-                return;
-            }
-            t.fold_before(Some(f));
-            let positions = t.positions();
+            };
+            let rows: Vec<Row> = waiting.remove(&f).into_iter().flatten().flatten().collect();
+            waiting.retain(|g, _| *g > f);
+            let mut positions: Vec<Position> = rows
+                .iter()
+                .map(|&(feed, next, _)| Position { feed, next })
+                .collect();
+            positions.sort();
             if positions.is_empty() || positions == last_positions {
                 return;
             }
+            let marks: Marks = rows
+                .iter()
+                .filter_map(|&(feed, _, m)| {
+                    let (watermark_ms, judged_next) = m?;
+                    Some((
+                        feed,
+                        ResumeMark {
+                            watermark_ms,
+                            judged_next,
+                        },
+                    ))
+                })
+                .collect();
             if let Some(c) = commit.committer.borrow().as_ref() {
-                tracing::debug!(frontier = f, positions = ?positions, global_ms = t.folded_watermark(), "periodic commit");
-                c.submit(positions.clone(), t.resume_marks());
+                tracing::debug!(frontier = f, positions = ?positions, "periodic commit");
+                c.submit(positions.clone(), marks);
                 last_positions = positions;
             }
-        });
+        },
+    );
 }
+
+/// One partition's position at a commit point: (feed, next offset, resume mark as
+/// (watermark, judged end)).
+type Row = (FeedId, u64, Option<(EpochMs, u64)>);
+
+/// One worker's positions at commit point `F`.
+type Report = (u64, Vec<Row>);
 
 /// On worker 0: the frontiers every worker has flushed past (the least of the latest
 /// announcement of each), at most one per `interval`, increasing. Every worker folds at exactly
