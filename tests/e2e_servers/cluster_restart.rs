@@ -9,10 +9,9 @@
 //! be identical (the comparison of `crash_restart`), and the killed clusters must have committed
 //! between the kills (else the restarts proved nothing).
 
-use super::crash_restart::{committed_in, produce_to, state, Rng, Run};
+use super::crash_restart::{assert_same_state, committed_in, produce_to, state, Rng, Run};
 use super::tickflow;
 use connectors::kafka::mock::MockBroker;
-use serde_json::Value;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -125,7 +124,16 @@ fn killing_one_process_stops_the_cluster_and_restarts_end_identical() {
     for (k, victim) in [1usize, 2].into_iter().enumerate() {
         let tag = format!("kill{k}");
         let mut runs = cluster(&crashed, &bootstrap, "cluster", dir, &tag, true);
-        std::thread::sleep(Duration::from_millis(rng.next_ms(3_000, 5_000)));
+        // Kill after the cluster committed at least once (start-up of three processes takes
+        // seconds on a loaded host), at a random point after that.
+        let before = commits.last().cloned().unwrap_or_default();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while committed_in(&bootstrap, "cluster", TOPIC, PARTITIONS) == before
+            && Instant::now() < deadline
+        {
+            std::thread::sleep(Duration::from_millis(200));
+        }
+        std::thread::sleep(Duration::from_millis(rng.next_ms(0, 1_500)));
         for (i, r) in runs.iter_mut().enumerate() {
             let status = r.0.try_wait().expect("wait");
             assert!(
@@ -200,21 +208,7 @@ fn killing_one_process_stops_the_cluster_and_restarts_end_identical() {
         2 * PARTITIONS as usize * MINUTES as usize
     );
     assert!(!want["ohlc_bars"].is_empty() && !want["redis"].is_empty());
-    for (what, rows) in &want {
-        let other = &got[what];
-        for (key, row) in rows {
-            match other.get(key) {
-                None => panic!("{what} {key}: lost ({context})"),
-                Some(o) => assert_eq!(
-                    Value::Object(o.clone()),
-                    Value::Object(row.clone()),
-                    "{what} {key} differs ({context})"
-                ),
-            }
-        }
-        let extra: Vec<&String> = other.keys().filter(|k| !rows.contains_key(*k)).collect();
-        assert!(extra.is_empty(), "{what}: extra rows {extra:?} ({context})");
-    }
+    assert_same_state(&got, &want, &context);
     cleanup(&crashed);
     cleanup(&reference);
 }

@@ -265,7 +265,18 @@ fn sigkill_at_random_points_and_restarts_end_identical_to_an_uninterrupted_run()
     let want = state(&reference);
     assert!(want["market_ticks"].len() == 2 * PARTITIONS as usize * MINUTES as usize);
     assert!(!want["ohlc_bars"].is_empty() && !want["redis"].is_empty());
-    for (what, rows) in &want {
+    assert_same_state(&got, &want, &context);
+    cleanup(&crashed);
+    cleanup(&reference);
+}
+
+/// Every row and served value of `want` is in `got`, equal, and `got` has nothing more.
+pub(super) fn assert_same_state(
+    got: &BTreeMap<String, BTreeMap<String, Obj>>,
+    want: &BTreeMap<String, BTreeMap<String, Obj>>,
+    context: &str,
+) {
+    for (what, rows) in want {
         let other = &got[what];
         for (key, row) in rows {
             match other.get(key) {
@@ -280,6 +291,4 @@ fn sigkill_at_random_points_and_restarts_end_identical_to_an_uninterrupted_run()
         let extra: Vec<&String> = other.keys().filter(|k| !rows.contains_key(*k)).collect();
         assert!(extra.is_empty(), "{what}: extra rows {extra:?} ({context})");
     }
-    cleanup(&crashed);
-    cleanup(&reference);
 }
