@@ -1,11 +1,11 @@
 //! A `--follow` Kafka job: live subscriptions see a correction as a retraction and the new
-//! value, and fuzzed parameters and hundreds of concurrent requests all get an answer while the
+//! value, and fuzzed parameters, hundreds of concurrent requests and 2,000 open connections all get an answer while the
 //! job keeps running.
 
 use super::client::{enc, get, get_json, Server, ADMIN_KEY};
 use super::support::{broker_with, producer, send_csv};
 use rdkafka::producer::Producer;
-use std::io::{BufRead, BufReader, Write};
+use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::mpsc;
 use std::time::{Duration, Instant};
@@ -270,6 +270,29 @@ fn live_job_streams_corrections_and_survives_load() {
         assert!(Instant::now() < deadline, "ingestion stalled under load");
         std::thread::sleep(Duration::from_millis(100));
     }
+
+    // Thousands of connections open at once, each with a request in flight: all are answered.
+    const OPEN: usize = 2_000;
+    let mut conns: Vec<TcpStream> = (0..OPEN)
+        .map(|_| TcpStream::connect(addr).expect("connect"))
+        .collect();
+    for c in conns.iter_mut() {
+        c.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+        write!(
+            c,
+            "GET /v1/latest?instrument_id=TEST.X HTTP/1.0\r\nHost: x\r\nAuthorization: Bearer {ADMIN_KEY}\r\n\r\n"
+        )
+        .unwrap();
+    }
+    let answered = conns
+        .iter_mut()
+        .map(|c| {
+            let mut text = String::new();
+            c.read_to_string(&mut text).is_ok() && text.starts_with("HTTP/1.0 200")
+        })
+        .filter(|ok| *ok)
+        .count();
+    assert_eq!(answered, OPEN, "of {OPEN} concurrent requests");
     assert!(server.running());
     assert!(server.terminate().success());
 }
