@@ -208,7 +208,7 @@ impl<'scope> Normalize<'scope> for Stream<'scope, u64, Vec<RawDocument>> {
                                     *r = (*r).max(l);
                                 }
                             }
-                            for m in Market::ISOS.into_iter().chain([Market::Other]) {
+                            for m in Market::ALL {
                                 let n = per_market.get(m as usize).copied().unwrap_or(0);
                                 if n > 0 {
                                     *stats.ticks.entry(m).or_default() += n;

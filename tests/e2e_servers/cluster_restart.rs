@@ -9,9 +9,10 @@
 //! be identical (the comparison of `crash_restart`), and the killed clusters must have committed
 //! between the kills (else the restarts proved nothing).
 
-use super::crash_restart::{assert_same_state, committed_in, produce_to, state, Rng, Run};
+use super::crash_restart::{
+    assert_same_state, broker_with, committed_in, crash_seed, produce_to, state, Rng, Run,
+};
 use super::tickflow;
-use connectors::kafka::mock::MockBroker;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -99,16 +100,11 @@ fn wait_all(runs: &mut [Run], limit: Duration) -> Vec<Option<i32>> {
 
 #[test]
 fn killing_one_process_stops_the_cluster_and_restarts_end_identical() {
-    let seed: u64 = std::env::var("TICKFLOW_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(7);
+    let seed = crash_seed();
     let crashed = shared_target("tf_cluster");
     let reference = shared_target("tf_cluster_ref");
     require_servers(&crashed);
-    let broker = MockBroker::start(1).expect("mock cluster");
-    broker.create_topic(TOPIC, PARTITIONS).expect("topic");
-    let bootstrap = broker.bootstrap_servers().to_string();
+    let (_broker, bootstrap) = broker_with(TOPIC, PARTITIONS);
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path();
 

@@ -209,16 +209,11 @@ pub(super) fn state(t: &Target) -> BTreeMap<String, BTreeMap<String, Obj>> {
 
 #[test]
 fn sigkill_at_random_points_and_restarts_end_identical_to_an_uninterrupted_run() {
-    let seed: u64 = std::env::var("TICKFLOW_CRASH_SEED")
-        .ok()
-        .and_then(|s| s.parse().ok())
-        .unwrap_or(7);
+    let seed = crash_seed();
     let crashed = shared_target("tf_crash");
     let reference = shared_target("tf_crash_ref");
     require_servers(&crashed);
-    let broker = MockBroker::start(1).expect("mock cluster");
-    broker.create_topic(TOPIC, PARTITIONS).expect("topic");
-    let bootstrap = broker.bootstrap_servers().to_string();
+    let (_broker, bootstrap) = broker_with(TOPIC, PARTITIONS);
     let tmp = tempfile::tempdir().expect("tempdir");
     let dir = tmp.path();
 
@@ -291,4 +286,21 @@ pub(super) fn assert_same_state(
         let extra: Vec<&String> = other.keys().filter(|k| !rows.contains_key(*k)).collect();
         assert!(extra.is_empty(), "{what}: extra rows {extra:?} ({context})");
     }
+}
+
+/// The seed of the kill points: `TICKFLOW_CRASH_SEED`, default 7.
+pub(super) fn crash_seed() -> u64 {
+    std::env::var("TICKFLOW_CRASH_SEED")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(7)
+}
+
+/// A mock cluster with `topic` of `partitions` partitions, and its bootstrap address (the
+/// broker lives as long as the returned handle).
+pub(super) fn broker_with(topic: &str, partitions: i32) -> (MockBroker, String) {
+    let broker = MockBroker::start(1).expect("mock cluster");
+    broker.create_topic(topic, partitions).expect("topic");
+    let bootstrap = broker.bootstrap_servers().to_string();
+    (broker, bootstrap)
 }

@@ -31,7 +31,8 @@ use timely::dataflow::operators::generic::Operator;
 use timely::dataflow::operators::vec::Broadcast;
 use timely::dataflow::Stream;
 
-/// A worker's committer, shared with `write_sinks`, which closes it when its sinks finish.
+/// A worker's committer, shared with `write_sinks`, which closes it when its sinks finish;
+/// `None` inside on every worker but global worker 0, which commits for all of them.
 pub type SharedCommitter = Rc<RefCell<Option<Committer>>>;
 
 /// How periodic commits run on one worker.

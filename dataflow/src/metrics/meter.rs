@@ -18,17 +18,6 @@ use std::time::{Duration, Instant};
 /// Longest time between two publications of a busy worker.
 pub const PUBLISH_EVERY: Duration = Duration::from_millis(200);
 
-const MARKETS: [Market; 8] = [
-    Market::Pjm,
-    Market::Nyiso,
-    Market::Isone,
-    Market::Miso,
-    Market::Caiso,
-    Market::Ercot,
-    Market::Spp,
-    Market::Other,
-];
-
 /// One worker's meter; see the module doc.
 pub struct Meter {
     records_in: [[u64; 8]; 3],
@@ -101,7 +90,7 @@ impl Meter {
         {
             let n = stats.normalize.borrow();
             for (k, kind) in FeedKind::LABELS.iter().enumerate() {
-                for (m, market) in MARKETS.iter().enumerate() {
+                for (m, market) in Market::ALL.iter().enumerate() {
                     let now = n.records_in[k][m];
                     let before = std::mem::replace(&mut self.records_in[k][m], now);
                     if now > before {

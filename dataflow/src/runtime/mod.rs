@@ -407,12 +407,15 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
                 _ => None,
             };
         // Periodic commits: Kafka inputs and a commit interval (the sinks decide in write_sinks).
-        let committer = match (&periodic_plan, opts.commit_interval_ms) {
-            (Some(kp), ms) if ms > 0 => Some(Rc::new(RefCell::new(Some(
-                connectors::kafka::Committer::start(opts.kafka.clone(), kp.clone()),
-            )))),
-            _ => None,
-        };
+        // Global worker 0 commits every partition in one request (graph::periodic), so only it
+        // runs a committer thread; the others only know that periodic commits are on.
+        let committer =
+            match (&periodic_plan, opts.commit_interval_ms) {
+                (Some(kp), ms) if ms > 0 => Some(Rc::new(RefCell::new((index == 0).then(|| {
+                    connectors::kafka::Committer::start(opts.kafka.clone(), kp.clone())
+                })))),
+                _ => None,
+            };
         worker.dataflow::<u64, _, _>(|scope| {
             let progress = SourceProgress::default();
             let docs = read_documents(

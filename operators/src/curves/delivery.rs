@@ -62,7 +62,7 @@ impl DeliveryCurves {
     /// Loads the operating zones of every market from the bundled time-zone database.
     pub fn new() -> Result<DeliveryCurves, TimeError> {
         let mut zones = Vec::with_capacity(Market::ISOS.len() + 1);
-        for market in Market::ISOS.into_iter().chain([Market::Other]) {
+        for market in Market::ALL {
             let zone = match market.operating_zone() {
                 Some(name) => Zone::get(name)?,
                 None => Zone::fixed_hours(0),

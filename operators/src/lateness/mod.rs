@@ -123,7 +123,7 @@ impl LatenessCore {
         }
         self.global_ms = g;
         self.stats.watermark_ms = g;
-        for m in Market::ISOS.into_iter().chain([Market::Other]) {
+        for m in Market::ALL {
             let slot = m as usize;
             self.closed[slot] =
                 self.closed[slot].max(horizon(g, self.policy.closing_lateness_ms(m)));

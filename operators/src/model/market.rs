@@ -39,6 +39,19 @@ impl Market {
         Market::Spp,
     ];
 
+    /// Every market, in discriminant order (`Market::ALL[m as usize] == m`): the seven ISOs,
+    /// then `Other`.
+    pub const ALL: [Market; 8] = [
+        Market::Pjm,
+        Market::Nyiso,
+        Market::Isone,
+        Market::Miso,
+        Market::Caiso,
+        Market::Ercot,
+        Market::Spp,
+        Market::Other,
+    ];
+
     /// The upper-case market code used in instrument ids (`PJM`, `ISONE`, …); `OTHER` for others.
     pub fn code(self) -> &'static str {
         match self {

@@ -285,7 +285,7 @@ impl BarBook {
         out: &mut Vec<(Bar, i64)>,
     ) {
         let mut due = false;
-        for m in Market::ISOS.into_iter().chain([Market::Other]) {
+        for m in Market::ALL {
             let slot = market_slot(m);
             let c = &mut self.closed[slot];
             *c = (*c).max(super::horizon(frontier_ms, lateness_ms(m)));

@@ -110,7 +110,7 @@ impl Oracle {
     }
 
     fn close(&mut self, horizon: EpochMs) {
-        for m in Market::ISOS.into_iter().chain([Market::Other]) {
+        for m in Market::ALL {
             let c = self.closed.entry(m).or_insert(EpochMs::MIN);
             *c = (*c).max(horizon);
         }
