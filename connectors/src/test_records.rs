@@ -83,6 +83,7 @@ pub fn tick(instrument: &str, start: i64, price: f64, version: u64) -> Tick {
         ingested_at_ms: T0,
         enrichment: None,
         horizon: Default::default(),
+        slot: Default::default(),
     }
 }
 

@@ -17,7 +17,8 @@
 //!
 //! Retractions of ticks the book does not hold are ignored (counted in [`LatestStats`]).
 
-use crate::model::{ByPtr, EpochMs, LatestPrice, QualityFlags, SourcePos, Sym, SymMap, Tick};
+use crate::model::{EpochMs, LatestPrice, QualityFlags, Slot, SourcePos, Sym, Tick};
+use crate::slots::SlotMap;
 use std::cmp::Ordering;
 use std::collections::VecDeque;
 
@@ -112,8 +113,8 @@ impl Instrument {
 #[derive(Debug)]
 pub struct LatestBook {
     history: usize,
-    tenants: SymMap<SymMap<Instrument>>,
-    touched: Vec<(Sym, Sym)>,
+    instruments: SlotMap<Instrument>,
+    touched: Vec<u32>,
     gen: u64,
     /// Counters.
     pub stats: LatestStats,
@@ -130,7 +131,7 @@ impl LatestBook {
     pub fn new(history: usize) -> LatestBook {
         LatestBook {
             history: history.max(1),
-            tenants: SymMap::default(),
+            instruments: SlotMap::default(),
             touched: Vec::new(),
             gen: 1,
             stats: LatestStats::default(),
@@ -139,7 +140,13 @@ impl LatestBook {
 
     /// Applies `diff` copies of `tick` (negative: retractions of ticks inserted before).
     pub fn update(&mut self, tick: &Tick, diff: i64) {
-        self.update_held(&tick.tenant_id, &tick.instrument_id, Held::of(tick), diff);
+        self.update_held(
+            &tick.tenant_id,
+            &tick.instrument_id,
+            tick.slot,
+            Held::of(tick),
+            diff,
+        );
     }
 
     /// Applies `diff` copies of the tick a latest-price row was made of ([`LatestPrice::of`]):
@@ -155,25 +162,23 @@ impl LatestBook {
             version: row.version,
             flags: row.flags,
         };
-        self.update_held(&row.tenant_id, &row.instrument_id, h, diff);
+        self.update_held(&row.tenant_id, &row.instrument_id, Slot::NONE, h, diff);
     }
 
-    fn update_held(&mut self, tenant: &Sym, instrument: &Sym, h: Held, diff: i64) {
+    fn update_held(&mut self, tenant: &Sym, instrument: &Sym, slot: Slot, h: Held, diff: i64) {
         if diff == 0 {
             return;
         }
         self.stats.updates += 1;
-        let insts = match self.tenants.get_mut(&ByPtr(tenant)) {
-            Some(m) => m,
-            None => self.tenants.entry(tenant.clone()).or_default(),
-        };
-        let inst = match insts.get_mut(&ByPtr(instrument)) {
-            Some(i) => i,
-            None => insts.entry(instrument.clone()).or_default(),
+        let idx =
+            self.instruments
+                .find_or_insert_with(tenant, instrument, slot, Instrument::default);
+        let Some(inst) = self.instruments.get_mut(idx).map(|i| &mut i.value) else {
+            return; // unreachable: `idx` was just found
         };
         if inst.touched_gen != self.gen {
             inst.touched_gen = self.gen;
-            self.touched.push((tenant.clone(), instrument.clone()));
+            self.touched.push(idx);
         }
         // Everything held is above the floor: a tick at or after the newest held one is too.
         let newest = inst.held.back().is_some_and(|b| h.cmp(b).is_ge());
@@ -222,14 +227,12 @@ impl LatestBook {
     /// Instruments left with nothing held are released.
     pub fn drain(&mut self, out: &mut Vec<(LatestPrice, i64)>) {
         let first = out.len();
-        for (tenant, instrument) in self.touched.drain(..) {
-            let Some(insts) = self.tenants.get_mut(&ByPtr(&tenant)) else {
+        for idx in self.touched.drain(..) {
+            let Some(item) = self.instruments.get_mut(idx) else {
                 continue;
             };
-            let Some(inst) = insts.get_mut(&ByPtr(&instrument)) else {
-                continue;
-            };
-            let new = inst.held.back().map(|h| h.row(&tenant, &instrument));
+            let (tenant, instrument, inst) = (&item.tenant, &item.instrument, &mut item.value);
+            let new = inst.held.back().map(|h| h.row(tenant, instrument));
             if new != inst.emitted {
                 if let Some(old) = inst.emitted.take() {
                     out.push((old, -1));
@@ -240,10 +243,7 @@ impl LatestBook {
                 }
             }
             if inst.held.is_empty() && inst.floor.is_none() {
-                insts.remove(&instrument);
-                if insts.is_empty() {
-                    self.tenants.remove(&tenant);
-                }
+                self.instruments.remove(idx);
             }
         }
         self.gen += 1;
@@ -256,29 +256,27 @@ impl LatestBook {
 
     /// The current latest row of an instrument (including changes not drained yet).
     pub fn latest(&self, tenant: &str, instrument: &str) -> Option<LatestPrice> {
-        let (tenant, insts) = self.tenants.get_key_value(tenant)?;
-        let (instrument, inst) = insts.get_key_value(instrument)?;
-        Some(inst.held.back()?.row(tenant, instrument))
+        let item = self.instruments.lookup(tenant, instrument)?;
+        Some(item.value.held.back()?.row(&item.tenant, &item.instrument))
     }
 
     /// The price whose interval contains event time `t` (SPEC §3 `/v1/latest?at=T`): the newest
     /// held tick with `start <= t < end`, or for point ticks the newest with `start <= t`.
     /// `None` when no held tick covers `t` (see the history bound in the module doc).
     pub fn at(&self, tenant: &str, instrument: &str, t: EpochMs) -> Option<LatestPrice> {
-        let (tenant, insts) = self.tenants.get_key_value(tenant)?;
-        let (instrument, inst) = insts.get_key_value(instrument)?;
-        let h = inst.held.iter().rev().find(|h| h.covers(t))?;
-        Some(h.row(tenant, instrument))
+        let item = self.instruments.lookup(tenant, instrument)?;
+        let h = item.value.held.iter().rev().find(|h| h.covers(t))?;
+        Some(h.row(&item.tenant, &item.instrument))
     }
 
     /// Number of instruments with state.
     pub fn len(&self) -> usize {
-        self.tenants.values().map(SymMap::len).sum()
+        self.instruments.len()
     }
 
     /// True when no instrument has state.
     pub fn is_empty(&self) -> bool {
-        self.tenants.is_empty()
+        self.instruments.is_empty()
     }
 }
 

@@ -20,6 +20,7 @@ pub mod latest;
 pub mod model;
 pub mod normalize;
 pub mod parse;
+pub mod slots;
 #[cfg(test)]
 pub(crate) mod testkit;
 pub mod time;

@@ -33,6 +33,7 @@ pub(crate) fn tick(instrument: &str, start: i64, end: i64, price: f64) -> Tick {
         ingested_at_ms: 0,
         enrichment: None,
         horizon: Default::default(),
+        slot: Default::default(),
     }
 }
 

@@ -28,7 +28,8 @@ mod tests;
 pub use operator::Dedupe;
 
 use crate::model::{
-    BarInterval, ByPtr, EpochMs, Horizon, Market, QualityFlag, Sym, SymMap, Tick, TickIdentity,
+    BarInterval, ByPtr, EpochMs, Horizon, Market, QualityFlag, Slot, Sym, SymMap, Tick,
+    TickIdentity,
 };
 use crate::window::WindowAssigner;
 use chunks::{Chunks, Entry, Key};
@@ -119,6 +120,8 @@ pub struct DedupeStats {
 #[derive(Debug)]
 struct Instrument {
     market: Market,
+    /// The instrument's [`Slot`] on this worker, stamped on every tick emitted for it.
+    slot: u32,
     template: Tick,
     entries: Chunks,
 }
@@ -158,6 +161,9 @@ pub struct DedupeCore {
     intervals: Vec<BarInterval>,
     assigner: WindowAssigner,
     held: usize,
+    /// Slots handed out so far, and those of released instruments (reused first).
+    slots_made: u32,
+    slots_free: Vec<u32>,
     /// Drain generation (starts at 1; 0 means never touched).
     gen: u64,
     /// Counters.
@@ -206,8 +212,13 @@ impl DedupeCore {
                 .entry(tick.instrument_id.clone())
                 .or_insert_with(|| Instrument {
                     market: tick.market,
+                    slot: self.slots_free.pop().unwrap_or_else(|| {
+                        self.slots_made += 1;
+                        self.slots_made - 1
+                    }),
                     template: Tick {
                         horizon: Horizon::default(),
+                        slot: Default::default(),
                         ..tick.clone()
                     },
                     entries: Chunks::default(),
@@ -225,6 +236,7 @@ impl DedupeCore {
                 }
                 self.held += 1;
                 tick.version = 1;
+                tick.slot = Slot(inst.slot);
                 tick.flags.remove(QualityFlag::Corrected);
                 let entry = Entry {
                     start: tick.interval_start_ms,
@@ -301,7 +313,10 @@ impl DedupeCore {
                 id.trade_id.as_deref(),
             );
             let Instrument {
-                template, entries, ..
+                template,
+                entries,
+                slot,
+                ..
             } = inst;
             let Some(e) = entries.find(key).ok().and_then(|at| entries.get_mut(at)) else {
                 continue;
@@ -314,6 +329,7 @@ impl DedupeCore {
                     let mut new = e.slim.rebuild(key, template);
                     old.horizon = h;
                     new.horizon = h;
+                    (old.slot, new.slot) = (Slot(*slot), Slot(*slot));
                     out.push((old, -1));
                     out.push((new, 1));
                 }
@@ -334,6 +350,7 @@ impl DedupeCore {
             assigner,
             held,
             stats,
+            slots_free,
             ..
         } = self;
         instruments.retain(|_, insts| {
@@ -350,7 +367,11 @@ impl DedupeCore {
                     *held -= 1;
                     stats.released += 1;
                 }
-                !inst.entries.is_empty()
+                let keep = !inst.entries.is_empty();
+                if !keep {
+                    slots_free.push(inst.slot);
+                }
+                keep
             });
             !insts.is_empty()
         });

@@ -193,6 +193,7 @@ impl Slim {
             ingested_at_ms: self.ingested_at_ms,
             enrichment: self.enrichment.clone(),
             horizon: Default::default(),
+            slot: Default::default(),
         }
     }
 }

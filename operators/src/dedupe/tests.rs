@@ -33,6 +33,7 @@ fn tick(price: f64, revision: u64, line: u32) -> Tick {
         ingested_at_ms: 0,
         enrichment: None,
         horizon: Default::default(),
+        slot: Default::default(),
     }
 }
 

@@ -31,7 +31,9 @@ pub use progress::BatchSummary;
 pub use raw::RawDocument;
 pub use reference::{ReferenceRow, RowKey, Table};
 pub use sym::{ByPtr, Interner, Sym, SymMap};
-pub use tick::{route_hash, Components, Horizon, QualityFlag, QualityFlags, Tick, TickIdentity};
+pub use tick::{
+    route_hash, Components, Horizon, QualityFlag, QualityFlags, Slot, Tick, TickIdentity,
+};
 
 /// Milliseconds since the Unix epoch, UTC. Every event time in tickflow has this unit.
 pub type EpochMs = i64;

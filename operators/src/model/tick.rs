@@ -176,6 +176,8 @@ pub struct Tick {
     pub enrichment: Option<std::sync::Arc<super::Enrichment>>,
     /// The lateness horizon the tick was judged with (see [`Horizon`]).
     pub horizon: Horizon,
+    /// The dense index dedupe gave the tick's (tenant, instrument) on this worker (see [`Slot`]).
+    pub slot: Slot,
 }
 
 /// The lateness horizon of a tick (SPEC §4, [`crate::window::horizon`]): bars skip its windows
@@ -194,6 +196,37 @@ impl Default for Horizon {
 
 impl PartialEq for Horizon {
     fn eq(&self, _: &Horizon) -> bool {
+        true
+    }
+}
+
+/// The dense index of a tick's (tenant, instrument) among the instruments dedupe holds on one
+/// worker, set by dedupe on the ticks it emits so the views stage after it (same worker) finds
+/// the instrument's state by index instead of by name. A hint: consumers check the names of what
+/// they find there, and [`Slot::NONE`] (the default) means "look up by name". Like [`Horizon`]
+/// it is routing data, not part of the tick's value: any two slots compare equal, and it is
+/// never rendered.
+#[derive(Clone, Copy, Debug, Serialize, Deserialize)]
+pub struct Slot(pub u32);
+
+impl Slot {
+    /// No slot assigned.
+    pub const NONE: Slot = Slot(u32::MAX);
+
+    /// The index, unless this is [`Slot::NONE`].
+    pub fn index(self) -> Option<usize> {
+        (self.0 != u32::MAX).then_some(self.0 as usize)
+    }
+}
+
+impl Default for Slot {
+    fn default() -> Self {
+        Slot::NONE
+    }
+}
+
+impl PartialEq for Slot {
+    fn eq(&self, _: &Slot) -> bool {
         true
     }
 }

@@ -180,6 +180,7 @@ impl ParseCtx {
             ingested_at_ms: doc.ingested_at_ms,
             enrichment: None,
             horizon: Default::default(),
+            slot: Default::default(),
         };
         self.flag(&mut tick);
         tick

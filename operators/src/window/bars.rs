@@ -27,7 +27,8 @@
 use super::assign::{market_slot, WindowAssigner};
 use super::instrument::{bit, refresh, InstrumentBars, OpenBar};
 use super::ohlc::{BarState, Entry, Fixed};
-use crate::model::{Bar, BarInterval, ByPtr, EpochMs, Market, Sym, SymMap, Tick};
+use crate::model::{Bar, BarInterval, EpochMs, Market, Tick};
+use crate::slots::SlotMap;
 
 /// Counters of a [`BarBook`] (exempt from determinism where updates race with closing).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
@@ -49,9 +50,9 @@ pub struct BarStats {
 pub struct BarBook {
     intervals: Vec<BarInterval>,
     assigner: WindowAssigner,
-    tenants: SymMap<SymMap<InstrumentBars>>,
+    instruments: SlotMap<InstrumentBars>,
     /// Instruments touched since the last drain.
-    touched: Vec<(Sym, Sym)>,
+    touched: Vec<u32>,
     gen: u64,
     /// Per market: windows with `window_end <= closed` are final and released.
     closed: [EpochMs; 8],
@@ -73,7 +74,7 @@ impl BarBook {
         BarBook {
             intervals,
             assigner: WindowAssigner::new(),
-            tenants: SymMap::default(),
+            instruments: SlotMap::default(),
             touched: Vec::new(),
             gen: 1,
             closed: [EpochMs::MIN; 8],
@@ -97,11 +98,7 @@ impl BarBook {
 
     /// Number of live ticks held for rescans (each once, whatever the number of intervals).
     pub fn held_ticks(&self) -> usize {
-        self.tenants
-            .values()
-            .flat_map(|m| m.values())
-            .map(|i| i.pool.len())
-            .sum()
+        self.instruments.iter().map(|i| i.value.pool.len()).sum()
     }
 
     /// Number of open windows of `interval`.
@@ -144,28 +141,27 @@ impl BarBook {
         }
         self.stats.updates += 1;
         let mask = wins.iter().take(n).fold(0, |m, w| m | bit(w.0));
-        let insts = match self.tenants.get_mut(&ByPtr(&tick.tenant_id)) {
-            Some(m) => m,
-            None if diff < 0 => {
-                self.stats.unmatched_retractions += n as u64;
-                return n;
+        let (tenant, instrument) = (&tick.tenant_id, &tick.instrument_id);
+        let idx = if diff < 0 {
+            match self.instruments.find(tenant, instrument, tick.slot) {
+                Some(i) => i,
+                None => {
+                    self.stats.unmatched_retractions += n as u64;
+                    return n;
+                }
             }
-            None => self.tenants.entry(tick.tenant_id.clone()).or_default(),
+        } else {
+            self.instruments
+                .find_or_insert_with(tenant, instrument, tick.slot, || {
+                    InstrumentBars::new(tick.market)
+                })
         };
-        let inst = match insts.get_mut(&ByPtr(&tick.instrument_id)) {
-            Some(i) => i,
-            None if diff < 0 => {
-                self.stats.unmatched_retractions += n as u64;
-                return n;
-            }
-            None => insts
-                .entry(tick.instrument_id.clone())
-                .or_insert_with(|| InstrumentBars::new(tick.market)),
+        let Some(inst) = self.instruments.get_mut(idx).map(|i| &mut i.value) else {
+            return n; // unreachable: `idx` was just found
         };
         if inst.touched_gen != self.gen {
             inst.touched_gen = self.gen;
-            self.touched
-                .push((tick.tenant_id.clone(), tick.instrument_id.clone()));
+            self.touched.push(idx);
         }
         if diff > 0 {
             for _ in 0..diff {
@@ -214,19 +210,17 @@ impl BarBook {
     pub fn drain(&mut self, out: &mut Vec<(Bar, i64)>) {
         let first = out.len();
         let BarBook {
-            tenants,
+            instruments,
             touched,
             open,
             provisional,
             ..
         } = self;
-        for (tenant, instrument) in touched.drain(..) {
-            let Some(insts) = tenants.get_mut(&ByPtr(&tenant)) else {
+        for idx in touched.drain(..) {
+            let Some(item) = instruments.get_mut(idx) else {
                 continue;
             };
-            let Some(inst) = insts.get_mut(&ByPtr(&instrument)) else {
-                continue;
-            };
+            let (tenant, instrument, inst) = (&item.tenant, &item.instrument, &mut item.value);
             let pool = &inst.pool;
             inst.bars.retain_mut(|b| {
                 if !b.dirty {
@@ -235,7 +229,7 @@ impl BarBook {
                 b.dirty = false;
                 refresh(pool, b);
                 if *provisional {
-                    let new = b.state.bar(&tenant, &instrument, b.interval, false);
+                    let new = b.state.bar(tenant, instrument, b.interval, false);
                     if new.as_ref() != b.emitted.as_deref() {
                         if let Some(old) = b.emitted.take() {
                             out.push((*old, -1));
@@ -255,10 +249,7 @@ impl BarBook {
                 keep
             });
             if inst.bars.is_empty() && inst.pool.is_empty() {
-                insts.remove(&instrument);
-                if insts.is_empty() {
-                    tenants.remove(&tenant);
-                }
+                instruments.remove(idx);
             }
         }
         self.gen += 1;
@@ -299,14 +290,15 @@ impl BarBook {
         let BarBook {
             intervals,
             assigner,
-            tenants,
+            instruments,
             closed,
             open,
             stats,
             ..
         } = self;
-        for (tenant, insts) in tenants.iter_mut() {
-            for (instrument, inst) in insts.iter_mut() {
+        instruments.retain(|item| {
+            let (tenant, instrument, inst) = (&item.tenant, &item.instrument, &mut item.value);
+            {
                 let slot = market_slot(inst.market);
                 let pool = &inst.pool;
                 inst.bars.retain_mut(|b| {
@@ -337,9 +329,8 @@ impl BarBook {
                 });
                 inst.pool.truncate_front(done);
             }
-            insts.retain(|_, i| !i.bars.is_empty() || !i.pool.is_empty());
-        }
-        tenants.retain(|_, m| !m.is_empty());
+            !inst.bars.is_empty() || !inst.pool.is_empty()
+        });
         self.next_deadline = next;
         sort_updates(&mut out[first..]);
     }
@@ -352,8 +343,9 @@ impl BarBook {
     /// The current (non-final) bar of every open window, sorted (for tests and snapshots).
     pub fn snapshot(&self) -> Vec<Bar> {
         let mut v: Vec<Bar> = Vec::new();
-        for (tenant, insts) in &self.tenants {
-            for (instrument, inst) in insts {
+        for item in self.instruments.iter() {
+            let (tenant, instrument, inst) = (&item.tenant, &item.instrument, &item.value);
+            {
                 for b in &inst.bars {
                     let mut b = OpenBar {
                         interval: b.interval,

@@ -37,6 +37,7 @@ fn tick(instrument: &str, market: Market, at: &str) -> Tick {
         ingested_at_ms: 0,
         enrichment: None,
         horizon: Default::default(),
+        slot: Default::default(),
     }
 }
 

@@ -39,6 +39,7 @@ fn da(market: Market, node: &str, start: EpochMs, price: f64) -> Tick {
         ingested_at_ms: 0,
         enrichment: None,
         horizon: Default::default(),
+        slot: Default::default(),
     }
 }
 
@@ -299,6 +300,7 @@ fn delivery_curves_match_the_points_of_the_live_ticks() {
                     ingested_at_ms: 0,
                     enrichment: None,
                     horizon: Default::default(),
+                    slot: Default::default(),
                 };
                 live_ticks.insert(key, t.clone());
                 updates.push((t, 1));

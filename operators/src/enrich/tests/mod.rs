@@ -134,6 +134,7 @@ pub(super) fn tick(instrument: &str, market: Market, at: &str) -> Tick {
         ingested_at_ms: 0,
         enrichment: None,
         horizon: Default::default(),
+        slot: Default::default(),
     }
 }
 

@@ -168,6 +168,7 @@ impl Builder {
             ingested_at_ms: doc.ingested_at_ms,
             enrichment: None,
             horizon: Default::default(),
+            slot: Default::default(),
         };
         ctx.flag(&mut tick);
         Ok(tick)
