@@ -20,12 +20,20 @@
 //! at once and remembered only as the per-market closing horizon, so updates for it are ignored
 //! (a final bar never reopens); pool entries go when their largest window is final.
 //!
-//! Cost per `+1`: two hash lookups (tenant, instrument), one window computation and one bar
-//! update per interval, one pool append — no allocation once vectors have grown. A `−1` looks
-//! the tick up among the pool entries with the same interval_start.
+//! **Lazy bars.** Without provisional output (final state only, e.g. `dir:`), no bar is read
+//! before it closes, so bars are *lazy*: a tick only counts itself into its windows' bars
+//! (for release when all their ticks are retracted) and joins the pool; at close each bar is
+//! rebuilt from the pool entries it holds in one sequential pass (`instrument::settle`) —
+//! cheaper than updating sums and extremes of every interval per tick, and the same value
+//! (sums are exact; extremes are a function of the live ticks).
+//!
+//! Cost per `+1`: one instrument lookup by the tick's dedupe slot (`crate::slots`), one window
+//! computation and one bar update (eager) or count (lazy) per interval, one pool append — no
+//! allocation once vectors have grown. A `−1` looks the tick up among the pool entries with
+//! the same interval_start.
 
 use super::assign::{market_slot, WindowAssigner};
-use super::instrument::{bit, refresh, InstrumentBars, OpenBar};
+use super::instrument::{bit, refresh, settle, InstrumentBars, OpenBar};
 use super::ohlc::{BarState, Entry, Fixed};
 use crate::model::{Bar, BarInterval, EpochMs, Market, Tick};
 use crate::slots::SlotMap;
@@ -163,10 +171,11 @@ impl BarBook {
             inst.touched_gen = self.gen;
             self.touched.push(idx);
         }
+        let lazy = !self.provisional;
         if diff > 0 {
             for _ in 0..diff {
                 let e = Entry::of(tick, mask);
-                let fx = Fixed::of(&e);
+                let fx = if lazy { None } else { Some(Fixed::of(&e)) };
                 for &(iv, s, end) in wins.iter().take(n) {
                     let p = match inst.find(iv, s) {
                         Some(p) => p,
@@ -187,7 +196,10 @@ impl BarBook {
                         }
                     };
                     if let Some(b) = inst.bars.get_mut(p) {
-                        b.state.insert(&e, &fx);
+                        match &fx {
+                            Some(fx) => b.state.insert(&e, fx),
+                            None => b.state.count(1),
+                        }
                         b.dirty = true;
                     }
                 }
@@ -197,7 +209,7 @@ impl BarBook {
         }
         for _ in diff..0 {
             for &(iv, s, _) in wins.iter().take(n) {
-                if !inst.retract(tick, iv, s) {
+                if !inst.retract(tick, iv, s, lazy) {
                     self.stats.unmatched_retractions += 1;
                 }
             }
@@ -287,6 +299,7 @@ impl BarBook {
         }
         let first = out.len();
         let mut next = [EpochMs::MAX; 8];
+        let lazy = !self.provisional;
         let BarBook {
             intervals,
             assigner,
@@ -310,7 +323,7 @@ impl BarBook {
                     if let Some(old) = b.emitted.take() {
                         out.push((*old, -1));
                     }
-                    refresh(pool, b);
+                    settle(pool, b, lazy);
                     if let Some(f) = b.state.bar(tenant, instrument, b.interval, true) {
                         out.push((f, 1));
                     }
@@ -353,7 +366,7 @@ impl BarBook {
                         emitted: None,
                         dirty: false,
                     };
-                    refresh(&inst.pool, &mut b);
+                    settle(&inst.pool, &mut b, !self.provisional);
                     v.extend(b.state.bar(tenant, instrument, b.interval, false));
                 }
             }

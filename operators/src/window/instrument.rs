@@ -58,7 +58,14 @@ impl InstrumentBars {
     /// Retracts one copy of `tick` from its bar of `interval` starting at `start`: clears that
     /// bar's bit on a matching pool entry (dropping the entry when no bar holds it any more).
     /// False when no entry of that bar matches.
-    pub(super) fn retract(&mut self, tick: &Tick, interval: BarInterval, start: EpochMs) -> bool {
+    /// A lazy bar (see [`settle`]) only counts the retraction.
+    pub(super) fn retract(
+        &mut self,
+        tick: &Tick,
+        interval: BarInterval,
+        start: EpochMs,
+        lazy: bool,
+    ) -> bool {
         let m = bit(interval);
         let (from, to) = span(
             &self.pool,
@@ -76,7 +83,11 @@ impl InstrumentBars {
         };
         if let (Some(x), Some(b)) = (self.pool.get_mut(i), self.bars.get_mut(p)) {
             x.mask &= !m;
-            b.state.retract(x);
+            if lazy {
+                b.state.count(-1);
+            } else {
+                b.state.retract(x);
+            }
             b.dirty = true;
             if x.mask == 0 {
                 self.pool.remove(i);
@@ -112,13 +123,27 @@ fn span(pool: &ChunkDeque<Entry>, from: EpochMs, to: EpochMs) -> (Pos, Pos) {
 /// Rescans a bar whose extremes are stale, from the pool entries it holds.
 pub(super) fn refresh(pool: &ChunkDeque<Entry>, b: &mut OpenBar) {
     if b.state.is_stale() {
-        let (from, to) = b.state.window();
         let m = bit(b.interval);
-        let (lo, hi) = span(pool, from, to);
-        b.state.rescan(
-            pool.range(lo, hi)
-                .map(|(_, e)| e)
-                .filter(|e| e.mask & m != 0),
-        );
+        b.state.rescan(held(pool, b).filter(|e| e.mask & m != 0));
     }
+}
+
+/// Makes a bar's value current before it is read: a *lazy* bar (one only counted as ticks came
+/// and went, used when no provisional bar is ever emitted) is rebuilt from the pool entries it
+/// holds — one sequential pass at close instead of an update per tick — and an eager bar is
+/// [`refresh`]ed.
+pub(super) fn settle(pool: &ChunkDeque<Entry>, b: &mut OpenBar, lazy: bool) {
+    if lazy {
+        let m = bit(b.interval);
+        b.state.rebuild(held(pool, b).filter(|e| e.mask & m != 0));
+    } else {
+        refresh(pool, b);
+    }
+}
+
+/// The pool entries within a bar's window (whether the bar holds them or not: see the mask).
+fn held<'p>(pool: &'p ChunkDeque<Entry>, b: &OpenBar) -> impl Iterator<Item = &'p Entry> {
+    let (from, to) = b.state.window();
+    let (lo, hi) = span(pool, from, to);
+    pool.range(lo, hi).map(|(_, e)| e)
 }

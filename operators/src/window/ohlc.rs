@@ -55,10 +55,12 @@ pub(crate) struct Fixed {
 }
 
 impl Fixed {
+    /// From the values `Entry::of` converted once.
+    #[inline]
     pub(crate) fn of(e: &Entry) -> Fixed {
         Fixed {
-            price: i128::from(fixed(e.price)),
-            volume: e.volume.map(|v| i128::from(fixed(v))),
+            price: i128::from(e.price_fx),
+            volume: e.volume.is_some().then_some(i128::from(e.volume_fx)),
         }
     }
 }
@@ -73,6 +75,10 @@ pub(crate) struct Entry {
     source: SourcePos,
     price: f64,
     volume: Option<f64>,
+    /// `fixed(price)` and `fixed(volume)` (0 without a volume), converted once per tick: bars
+    /// of every interval (and lazy rebuilds, retractions) reuse them.
+    price_fx: i64,
+    volume_fx: i64,
     version: u64,
     pub(crate) mask: u8,
 }
@@ -86,6 +92,8 @@ impl Entry {
             source: t.source,
             price: t.price,
             volume: t.volume,
+            price_fx: fixed(t.price),
+            volume_fx: t.volume.map_or(0, fixed),
             version: t.version,
             mask,
         }
@@ -245,6 +253,39 @@ impl BarState {
         {
             self.stale = true;
         }
+    }
+
+    /// Counts `diff` ticks in or out without touching sums or extremes: a *lazy* bar, whose
+    /// value is only read after [`BarState::rebuild`] from its live ticks.
+    pub(crate) fn count(&mut self, diff: i64) {
+        self.sums.count = self.sums.count.wrapping_add_signed(diff);
+    }
+
+    /// Recomputes sums and extremes from `live`, which must be exactly the bar's live ticks
+    /// (the value is the same as if each had been inserted: sums are exact).
+    pub(crate) fn rebuild<'a>(&mut self, live: impl Iterator<Item = &'a Entry>) {
+        let mut sums = Sums::default();
+        let (mut open, mut close): (Option<&Entry>, Option<&Entry>) = (None, None);
+        let (mut high, mut low) = (f64::NEG_INFINITY, f64::INFINITY);
+        for e in live {
+            sums.apply(&Sums::of(e, &Fixed::of(e), self.window), 1);
+            if open.is_none_or(|o| e.order(o).is_lt()) {
+                open = Some(e);
+            }
+            if close.is_none_or(|c| e.order(c).is_gt()) {
+                close = Some(e);
+            }
+            if e.price.total_cmp(&high).is_gt() {
+                high = e.price;
+            }
+            if e.price.total_cmp(&low).is_lt() {
+                low = e.price;
+            }
+        }
+        self.sums = sums;
+        self.open = open.cloned();
+        self.close = close.cloned();
+        (self.high, self.low, self.stale) = (high, low, false);
     }
 
     /// Recomputes the extremes from `live`, which must be exactly the bar's live ticks.
