@@ -177,9 +177,14 @@ impl<T> ChunkDeque<T> {
         chunks.flat_map(move |ci| {
             let c = self.chunks.get(ci);
             let n = c.map_or(0, VecDeque::len);
-            let lo = if ci == from.0 { from.1.min(n) } else { 0 };
             let hi = if ci == to.0 { to.1.min(n) } else { n };
-            (lo..hi).filter_map(move |i| c.and_then(|c| c.get(i)).map(|x| ((ci, i), x)))
+            let lo = if ci == from.0 { from.1.min(hi) } else { 0 };
+            // The chunk's own iterator over `lo..hi` (two slices), not a `get` per entry.
+            c.into_iter().flat_map(move |c| {
+                c.range(lo..hi)
+                    .enumerate()
+                    .map(move |(k, x)| ((ci, lo + k), x))
+            })
         })
     }
 
