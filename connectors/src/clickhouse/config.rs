@@ -20,8 +20,12 @@ pub struct ClickhouseConfig {
     pub ca_path: Option<PathBuf>,
     /// Timeout of one HTTP request.
     pub request_timeout_ms: u64,
-    /// A sink inserts as soon as this many rows are pending, without waiting for a flush.
+    /// A sink inserts as soon as this many rows of a table are pending, without waiting for a
+    /// flush.
     pub batch_max_rows: usize,
+    /// Rendered rows a sink buffers for its I/O thread before the worker waits (the thread
+    /// inserts without waiting for a flush once half of it is buffered).
+    pub buffer_max_bytes: usize,
     /// Rows of ticks, curve points and dead letters older than this many days are dropped by a
     /// TTL on servers that support TTLs (not on 18.16); 0 = no TTL.
     pub ttl_days: u32,
@@ -37,6 +41,7 @@ impl Default for ClickhouseConfig {
             ca_path: None,
             request_timeout_ms: 30_000,
             batch_max_rows: 10_000,
+            buffer_max_bytes: 32 << 20,
             ttl_days: 0,
         }
     }
@@ -55,6 +60,7 @@ impl fmt::Debug for ClickhouseConfig {
             .field("ca_path", &self.ca_path)
             .field("request_timeout_ms", &self.request_timeout_ms)
             .field("batch_max_rows", &self.batch_max_rows)
+            .field("buffer_max_bytes", &self.buffer_max_bytes)
             .field("ttl_days", &self.ttl_days)
             .finish()
     }

@@ -162,6 +162,7 @@ impl Default for ClickhouseConfig {
             ca_path: PathBuf::new(),
             request_timeout_ms: 30 * SECOND_MS,
             batch_max_rows: 10_000,
+            buffer_max_bytes: 32 * MIB,
             ttl_days: 0,
         }
     }
