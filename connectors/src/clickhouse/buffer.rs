@@ -2,9 +2,10 @@
 //!
 //! The worker appends rendered `RowBinary` rows per table ([`InsertBuffer::append`], each
 //! hand-over numbered by a sequence); the I/O thread takes everything buffered at once and
-//! sends one `INSERT` per table. It inserts when a flush asks for it ([`InsertBuffer::request`],
-//! [`InsertBuffer::sync`]), when a table holds `batch_rows` rows, or when half of `max_bytes`
-//! is buffered — so inserts are as large as what piled up meanwhile, and a server slower than
+//! sends one `INSERT` per table. It inserts when a flush asks for it ([`InsertBuffer::request`]:
+//! at most once per `min_interval`, which bounds the parts a quiet stream creates;
+//! [`InsertBuffer::sync`]: at once), when a table holds `batch_rows` rows, or when half of
+//! `max_bytes` is buffered — so inserts are as large as what piled up meanwhile, and a server slower than
 //! the input gets fewer, larger inserts (fewer parts to write and merge) instead of a queue. The
 //! worker blocks in `append` only while `max_bytes` are buffered and not yet taken: memory is
 //! bounded by twice `max_bytes` plus one hand-over, and otherwise the worker never waits for a
@@ -24,6 +25,7 @@ use super::encode::TableId;
 use crate::sink::SinkError;
 use std::sync::{Arc, Condvar, Mutex, MutexGuard};
 use std::thread::JoinHandle;
+use std::time::{Duration, Instant};
 
 /// Sends one insert; runs on the I/O thread.
 pub(crate) trait Deliver: Send + 'static {
@@ -38,6 +40,8 @@ pub(crate) struct Limits {
     pub max_bytes: usize,
     /// Rows of one table at which the thread inserts without a flush asking.
     pub batch_rows: usize,
+    /// Least time between two inserts that a flush asks for without waiting.
+    pub min_interval: Duration,
 }
 
 /// Rendered rows per table.
@@ -108,8 +112,10 @@ struct State {
     handed: u64,
     /// Every hand-over up to this one is acknowledged by the server.
     acked: u64,
-    /// A flush waits for this hand-over: insert now.
+    /// A flush waits for this hand-over: insert it (after `min_interval`).
     wanted: u64,
+    /// A blocking `sync` waits for this hand-over: insert it now.
+    urgent: u64,
     failure: Option<Failure>,
     /// Delivery attempts finished (successful or not).
     attempts: u64,
@@ -157,6 +163,7 @@ impl InsertBuffer {
                 handed: 0,
                 acked: 0,
                 wanted: 0,
+                urgent: 0,
                 failure: None,
                 attempts: 0,
                 retry: false,
@@ -230,6 +237,7 @@ impl InsertBuffer {
             return Ok(());
         }
         st.wanted = st.wanted.max(mark);
+        st.urgent = st.urgent.max(mark);
         if st.failure.is_some() {
             st.retry = true;
         }
@@ -276,24 +284,41 @@ fn next<'a>(
     mut st: MutexGuard<'a, State>,
     limits: Limits,
     failed: bool,
+    last_insert: Instant,
 ) -> Result<(MutexGuard<'a, State>, Step), SinkError> {
     loop {
         if st.closed {
             return Ok((st, Step::Stop));
         }
+        let mut wait_at_most = None;
         if failed {
             if st.retry {
                 st.retry = false;
                 return Ok((st, Step::Deliver));
             }
-        } else if !st.open.is_empty()
-            && (st.wanted > st.acked
+        } else if !st.open.is_empty() {
+            let since = last_insert.elapsed();
+            if st.urgent > st.acked
                 || st.open.rows.iter().any(|r| *r >= limits.batch_rows.max(1))
-                || st.open_bytes >= limits.max_bytes / 2)
-        {
-            return Ok((st, Step::Deliver));
+                || st.open_bytes >= limits.max_bytes / 2
+                || (st.wanted > st.acked && since >= limits.min_interval)
+            {
+                return Ok((st, Step::Deliver));
+            }
+            if st.wanted > st.acked {
+                wait_at_most = Some(limits.min_interval - since);
+            }
         }
-        st = shared.wait(st)?;
+        st = match wait_at_most {
+            None => shared.wait(st)?,
+            Some(d) => {
+                shared
+                    .changed
+                    .wait_timeout(st, d)
+                    .map_err(|_| SinkError::Fatal("clickhouse insert thread panicked".into()))?
+                    .0
+            }
+        };
     }
 }
 
@@ -314,10 +339,11 @@ fn run<D: Deliver>(mut d: D, shared: &Shared, limits: Limits) {
     // The batch being delivered, or the one that failed (retried before anything newer).
     let mut batch = Tables::default();
     let mut batch_end = 0u64;
+    let mut last_insert = Instant::now();
     let Ok(mut st) = shared.lock() else { return };
     loop {
         let failed = !batch.is_empty();
-        let step = match next(shared, st, limits, failed) {
+        let step = match next(shared, st, limits, failed, last_insert) {
             Ok(s) => s,
             Err(_) => return,
         };
@@ -332,6 +358,7 @@ fn run<D: Deliver>(mut d: D, shared: &Shared, limits: Limits) {
             shared.changed.notify_all();
         }
         drop(guard);
+        last_insert = Instant::now();
         let result = deliver_batch(&mut d, &mut batch);
         let Ok(mut g) = shared.lock() else { return };
         g.attempts += 1;

@@ -118,6 +118,7 @@ impl ClickhouseSink {
             Limits {
                 max_bytes: cfg.buffer_max_bytes.max(1),
                 batch_rows: cfg.batch_max_rows.max(1),
+                min_interval: Duration::from_millis(cfg.insert_interval_ms),
             },
         )?;
         Ok(ClickhouseSink {

@@ -198,6 +198,7 @@ pub static KEYS: &[Key] = &[
     key("clickhouse.request_timeout_ms", "DATA_PROC_CLICKHOUSE_REQUEST_TIMEOUT_MS", int(1), MS, "Timeout of one HTTP request."),
     key("clickhouse.batch_max_rows", "DATA_PROC_CLICKHOUSE_BATCH_MAX_ROWS", int(1), "rows", "A worker's insert thread inserts as soon as this many rows of a table are pending, without waiting for a flush."),
     key("clickhouse.buffer_max_bytes", "DATA_PROC_CLICKHOUSE_BUFFER_MAX_BYTES", int(1 << 16), BYTES, "Rendered rows a worker buffers for its insert thread before it waits for the server (the thread inserts once half of it is buffered); bounds memory while ClickHouse is slow or down."),
+    key("clickhouse.insert_interval_ms", "DATA_PROC_CLICKHOUSE_INSERT_INTERVAL_MS", int(0), MS, "Least time between two inserts of a worker that periodic flushes ask for (every insert is a part per table that the server writes and merges); full batches, the end of a run and retries insert at once."),
     key("clickhouse.ttl_days", "DATA_PROC_CLICKHOUSE_TTL_DAYS", int(0), "days", "`tickflow migrate` adds a TTL of this many days to ticks, curve points and dead letters on servers that support TTLs (not 18.16); 0 = none."),
     key("redis.url", "DATA_PROC_REDIS_URL", Kind::SecretUrl, "", "`redis://[user][:password@]host[:port][/db]` (`rediss://` for TLS); password masked."),
     key("redis.ca_path", "DATA_PROC_REDIS_CA_PATH", Kind::Path, "", "CA bundle (PEM) for `rediss://`; empty = system store."),

@@ -292,6 +292,8 @@ pub struct ClickhouseConfig {
     pub batch_max_rows: u64,
     /// Rendered rows a worker's sink buffers for its insert thread before the worker waits.
     pub buffer_max_bytes: u64,
+    /// Least time between two inserts of a worker that its periodic flushes ask for.
+    pub insert_interval_ms: u64,
     /// TTL (days) that `tickflow migrate` adds to ticks, curve points and dead letters on
     /// servers that support TTLs; 0 = none.
     pub ttl_days: u32,

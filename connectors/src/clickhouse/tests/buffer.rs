@@ -62,6 +62,7 @@ fn one(table: TableId, b: u8) -> Tables {
 const LIMITS: Limits = Limits {
     max_bytes: 1 << 20,
     batch_rows: 1_000_000,
+    min_interval: Duration::ZERO,
 };
 
 #[test]
@@ -102,6 +103,7 @@ fn a_full_table_is_inserted_without_a_flush() {
     let limits = Limits {
         max_bytes: 1 << 20,
         batch_rows: 10,
+        min_interval: Duration::ZERO,
     };
     let buf = InsertBuffer::start("t", r.clone(), limits).unwrap();
     let mut mark = 0;
@@ -126,6 +128,7 @@ fn a_slow_server_gets_larger_inserts_and_the_worker_waits_only_when_the_buffer_i
     let limits = Limits {
         max_bytes: 64,
         batch_rows: 1,
+        min_interval: Duration::ZERO,
     };
     let buf = Arc::new(InsertBuffer::start("t", r.clone(), limits).unwrap());
     let held = r.gate.lock().unwrap();
@@ -185,4 +188,39 @@ fn a_failure_keeps_the_rows_until_a_sync_delivers_them() {
     buf.sync(buf.handed().unwrap()).unwrap();
     assert!(buf.durable(m2).unwrap());
     assert_eq!(r.delivered(TableId::Curves), vec![1, 2, 3]);
+}
+
+#[test]
+fn requested_inserts_keep_the_interval_and_a_sync_does_not_wait_for_it() {
+    let r = Recorder::default();
+    let limits = Limits {
+        max_bytes: 1 << 20,
+        batch_rows: 1_000_000,
+        min_interval: Duration::from_millis(300),
+    };
+    let buf = InsertBuffer::start("t", r.clone(), limits).unwrap();
+    let started = std::time::Instant::now();
+    // A flush asks every 10 ms for 600 ms: at most one insert per 300 ms.
+    let mut mark = 0;
+    while started.elapsed() < Duration::from_millis(600) {
+        mark = buf
+            .append(&mut one(TableId::Ticks, 7), limits.max_bytes)
+            .unwrap();
+        buf.request(mark).unwrap();
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(r.count() <= 2, "{} inserts in 600 ms", r.count());
+    // A blocking sync inserts at once.
+    let m = buf
+        .append(&mut one(TableId::Ticks, 7), limits.max_bytes)
+        .unwrap();
+    let t = std::time::Instant::now();
+    buf.sync(m).unwrap();
+    assert!(
+        t.elapsed() < Duration::from_millis(250),
+        "{:?}",
+        t.elapsed()
+    );
+    assert!(buf.durable(mark).unwrap());
+    assert!(r.delivered(TableId::Ticks).iter().all(|b| *b == 7));
 }
