@@ -12,7 +12,7 @@
 #    ticks/s for SECONDS (one document every 10 ms, each tick's event time = its produce time)
 #    and subscribes to Redis `projection.updates`: latency = receive time of a latest_price
 #    update − event time of that price (produce → visible in Redis). The followed run is ended
-#    with SIGKILL. `output.flush_interval_ms` is FLUSH_MS (default 1000, the config default:
+#    with SIGKILL; the followed process's CPU seconds during the run are printed too. `output.flush_interval_ms` is FLUSH_MS (default 1000, the config default:
 #    sinks hand complete rows to their servers between flushes, see docs/design.md).
 #
 # SKIP_THROUGHPUT=1 runs only the latency part, SKIP_LATENCY=1 only the throughput part; LATENCY_OUTPUTS (default "clickhouse redis") names
@@ -124,10 +124,13 @@ ENV_EXEC=1 env_run DATA_PROC_OUTPUT_FLUSH_INTERVAL_MS="${FLUSH_MS:-1000}" \
 RUN_PID=$!
 sleep 3
 cpu0=$(ch_cpu)
+run_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$RUN_PID/stat" 2>/dev/null || echo 0; }
+run0=$(run_cpu)
 echo go >&3
 wait "$HELPER_PID" || { cat "$TMP/helper.err" >&2; }
 HELPER_PID=""
 cat "$TMP/helper.out" | tail -n +2
+printf 'tickflow CPU during the run: %.2f s\n' "$(echo "$(run_cpu) - $run0" | bc -l)"
 [ -n "$cpu0" ] && printf 'clickhouse-server CPU during the run: %.2f s\n' "$(echo "$(ch_cpu) - $cpu0" | bc -l)"
 kill -9 "$RUN_PID" 2>/dev/null || true
 wait "$RUN_PID" 2>/dev/null || true
