@@ -12,11 +12,15 @@
 #    ticks/s for SECONDS (one document every 10 ms, each tick's event time = its produce time)
 #    and subscribes to Redis `projection.updates`: latency = receive time of a latest_price
 #    update − event time of that price (produce → visible in Redis). The followed run is ended
-#    with SIGKILL. `output.flush_interval_ms` is FLUSH_MS (default 1000, the config default:
+#    with SIGKILL; the followed process's CPU seconds during the run are printed too. `output.flush_interval_ms` is FLUSH_MS (default 1000, the config default:
 #    sinks hand complete rows to their servers between flushes, see docs/design.md).
 #
-# SKIP_THROUGHPUT=1 runs only the latency part; LATENCY_OUTPUTS (default "clickhouse redis") names
-# the outputs of the followed run.
+# SKIP_THROUGHPUT=1 runs only the latency part, SKIP_LATENCY=1 only the throughput part; LATENCY_OUTPUTS (default "clickhouse redis") names
+# the outputs of the followed run; THROUGHPUT_OUTPUTS (default "null,clickhouse,redis,clickhouse redis")
+# the comma-separated output sets of the throughput part. CH_PID (default: the pid of
+# scripts/services.sh's clickhouse-server, when readable) is the server whose CPU seconds
+# (utime + stime from /proc/PID/stat, measured until 5 s after the run for late merges) are
+# printed per run; every other DATA_PROC_* variable passes through to tickflow.
 #
 # Needs the test servers (scripts/services.sh up). Uses its own ClickHouse database and Redis
 # key prefix, dropped at the end.
@@ -73,26 +77,40 @@ env_run() {
 
 echo "machine: $(nproc) cores, $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs), load $(cut -d' ' -f1-3 /proc/loadavg)"
 echo "== throughput: $TICKS ticks preloaded"
-THROUGHPUT_SETS=("null" "clickhouse" "redis" "clickhouse redis")
+IFS=, read -r -a THROUGHPUT_SETS <<<"${THROUGHPUT_OUTPUTS:-null,clickhouse,redis,clickhouse redis}"
 [ -n "${SKIP_THROUGHPUT:-}" ] && THROUGHPUT_SETS=()
+CH_PID="${CH_PID:-$(cat "$HOME/.cache/tickflow-services/clickhouse/run/clickhouse.pid" 2>/dev/null || true)}"
+# CPU seconds (user + system) of CH_PID so far; empty without one.
+ch_cpu() {
+  [ -n "$CH_PID" ] && [ -r "/proc/$CH_PID/stat" ] || return 0
+  awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$CH_PID/stat"
+}
 for outputs in "${THROUGHPUT_SETS[@]}"; do
   start_helper preload bench.ticks "$TICKS" 4
   args=()
   for o in $outputs; do args+=(--output "$o"); done
   curl -s "$CH_URL/" --data-binary "DROP DATABASE IF EXISTS $DB" >/dev/null
+  cpu0=$(ch_cpu)
   start=$(date +%s.%N)
-  env_run "$BIN/tickflow" run --input kafka:bench.ticks -w 2 "${args[@]}" >"$TMP/run.out" 2>"$TMP/run.err" \
+  env_run /usr/bin/time -f '%U %S' -o "$TMP/time" "$BIN/tickflow" run --input kafka:bench.ticks -w 2 "${args[@]}" >"$TMP/run.out" 2>"$TMP/run.err" \
     || { cat "$TMP/run.err" >&2; exit 1; }
   end=$(date +%s.%N)
   stop_helper
   secs=$(echo "$end - $start" | bc -l)
-  printf '%-18s %8.2f s  %10.0f ticks/s\n' "$outputs" "$secs" "$(echo "$TICKS / $secs" | bc -l)"
+  printf '%-18s %8.2f s  %10.0f ticks/s  tickflow CPU %s s' "$outputs" "$secs" "$(echo "$TICKS / $secs" | bc -l)" \
+    "$(awk '{ printf "%.2f", $1 + $2 }' "$TMP/time")"
+  if [[ "$outputs" == *clickhouse* ]] && [ -n "$cpu0" ]; then
+    sleep 5
+    printf '  clickhouse-server CPU %.2f s (+5 s after)' "$(echo "$(ch_cpu) - $cpu0" | bc -l)"
+  fi
+  echo
   if [[ "$outputs" == *clickhouse* ]]; then
     rows=$(curl -s "$CH_URL/" --data-binary "SELECT count() FROM $DB.market_ticks")
     echo "  clickhouse market_ticks rows: $rows (expected $TICKS)"
   fi
 done
 
+[ -n "${SKIP_LATENCY:-}" ] && exit 0
 LATENCY_OUTPUTS="${LATENCY_OUTPUTS:-clickhouse redis}"
 latency_args=()
 for o in $LATENCY_OUTPUTS; do latency_args+=(--output "$o"); done
@@ -105,10 +123,15 @@ ENV_EXEC=1 env_run DATA_PROC_OUTPUT_FLUSH_INTERVAL_MS="${FLUSH_MS:-1000}" \
   >"$TMP/follow.out" 2>"$TMP/follow.err" &
 RUN_PID=$!
 sleep 3
+cpu0=$(ch_cpu)
+run_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$RUN_PID/stat" 2>/dev/null || echo 0; }
+run0=$(run_cpu)
 echo go >&3
 wait "$HELPER_PID" || { cat "$TMP/helper.err" >&2; }
 HELPER_PID=""
 cat "$TMP/helper.out" | tail -n +2
+printf 'tickflow CPU during the run: %.2f s\n' "$(echo "$(run_cpu) - $run0" | bc -l)"
+[ -n "$cpu0" ] && printf 'clickhouse-server CPU during the run: %.2f s\n' "$(echo "$(ch_cpu) - $cpu0" | bc -l)"
 kill -9 "$RUN_PID" 2>/dev/null || true
 wait "$RUN_PID" 2>/dev/null || true
 RUN_PID=""

@@ -63,6 +63,19 @@ pub trait Sink {
     fn ship(&mut self) -> Result<(), SinkError> {
         Ok(())
     }
+    /// Starts a flush without waiting for it: hands everything [`Sink::flush`] would make
+    /// durable to the server; [`Sink::flush_done`] tells when it is. For sinks whose server
+    /// I/O runs on their own thread, so a slow server does not stop the worker (and the sinks
+    /// after it). Default: [`Sink::flush`] (done when it returns).
+    fn flush_start(&mut self) -> Result<(), SinkError> {
+        self.flush()
+    }
+    /// Whether everything the last [`Sink::flush_start`] handed over is durable now (never
+    /// waits). An error is handled like a flush's (an `Unavailable` sink is then flushed with
+    /// retries). Default: `true`.
+    fn flush_done(&mut self) -> Result<bool, SinkError> {
+        Ok(true)
+    }
     /// Every update at a time before `frontier` has been written: those times are complete, so a
     /// retraction seen at one of them that no `+1` of the same key followed is final. The runtime
     /// calls this when its inputs' frontier advances. Default: nothing (sinks that write every

@@ -380,6 +380,8 @@ pub fn sink_options(config: &Config) -> crate::runtime::SinkOptions {
             ca_path: path(&ch.ca_path),
             request_timeout_ms: ch.request_timeout_ms,
             batch_max_rows: usize::try_from(ch.batch_max_rows).unwrap_or(usize::MAX),
+            buffer_max_bytes: usize::try_from(ch.buffer_max_bytes).unwrap_or(usize::MAX),
+            insert_interval_ms: ch.insert_interval_ms,
             ttl_days: ch.ttl_days,
         },
         redis: connectors::redis::RedisConfig {

@@ -20,8 +20,16 @@ pub struct ClickhouseConfig {
     pub ca_path: Option<PathBuf>,
     /// Timeout of one HTTP request.
     pub request_timeout_ms: u64,
-    /// A sink inserts as soon as this many rows are pending, without waiting for a flush.
+    /// A sink inserts as soon as this many rows of a table are pending, without waiting for a
+    /// flush.
     pub batch_max_rows: usize,
+    /// Rendered rows a sink buffers for its I/O thread before the worker waits (the thread
+    /// inserts without waiting for a flush once half of it is buffered).
+    pub buffer_max_bytes: usize,
+    /// Least time between two inserts of a sink that flushes ask for without waiting (each
+    /// insert is a part per table the server writes and merges); blocking flushes (`finish`,
+    /// retries) insert at once.
+    pub insert_interval_ms: u64,
     /// Rows of ticks, curve points and dead letters older than this many days are dropped by a
     /// TTL on servers that support TTLs (not on 18.16); 0 = no TTL.
     pub ttl_days: u32,
@@ -36,7 +44,9 @@ impl Default for ClickhouseConfig {
             password: String::new(),
             ca_path: None,
             request_timeout_ms: 30_000,
-            batch_max_rows: 10_000,
+            batch_max_rows: 100_000,
+            buffer_max_bytes: 32 << 20,
+            insert_interval_ms: 2_000,
             ttl_days: 0,
         }
     }
@@ -55,6 +65,8 @@ impl fmt::Debug for ClickhouseConfig {
             .field("ca_path", &self.ca_path)
             .field("request_timeout_ms", &self.request_timeout_ms)
             .field("batch_max_rows", &self.batch_max_rows)
+            .field("buffer_max_bytes", &self.buffer_max_bytes)
+            .field("insert_interval_ms", &self.insert_interval_ms)
             .field("ttl_days", &self.ttl_days)
             .finish()
     }

@@ -5,9 +5,11 @@
 //!
 //! Split by role: [`config`] (what to reach), [`ddl`] (the schema as text, per server
 //! generation), [`encode`] (rows and their versions), [`rowbinary`] (the insert format),
-//! [`client`] (HTTP), [`lookup`] (stored curve versions), [`migrate()`] and [`ClickhouseSink`].
+//! [`client`] (HTTP), [`lookup`] (stored curve versions), [`migrate()`] and [`ClickhouseSink`]
+//! (with its insert buffer and I/O thread, `buffer`).
 //! Server unreachable → `Unavailable` (retry), server refusal → `Fatal`.
 
+mod buffer;
 pub mod client;
 pub mod config;
 pub mod ddl;

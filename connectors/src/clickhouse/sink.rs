@@ -1,24 +1,27 @@
 //! The ClickHouse sink: nets each worker's view updates per record identity and inserts them as
-//! `RowBinary` batches into the ReplacingMergeTree tables of `ddl.rs`.
+//! `RowBinary` rows into the ReplacingMergeTree tables of `ddl.rs`.
 //!
-//! A batch is inserted when `batch_max_rows` keys are pending (live rows only: a retraction
-//! may still be replaced within its time) and on every [`Sink::flush`] (live rows and the
-//! retractions of complete times, written as `deleted = 1` rows that beat the row they retract);
-//! [`Sink::finish`] writes everything. The worker nets and renders; the HTTP inserts run on the
-//! sink's I/O thread ([`crate::offload`]: a bounded queue, so a slow server backpressures the
-//! worker), and `flush`/`finish` return only when the server acknowledged every insert handed
-//! over before them. A failed insert is re-sent whole: one that reached the server before the
-//! connection broke is then written twice, which the ReplacingMergeTree collapses (same
-//! identity, same version). Unreachable server → [`SinkError::Unavailable`] (the runtime
-//! retries with capped backoff); a rejected insert (bad schema, authentication) →
-//! [`SinkError::Fatal`].
+//! The worker nets and renders; rendered rows go to the sink's insert buffer, which its I/O
+//! thread drains with one insert per table of everything buffered (`buffer.rs`: it inserts
+//! when a flush asks, when a table holds `batch_max_rows` rows, or when half of
+//! `buffer_max_bytes` is buffered; the worker waits only while `buffer_max_bytes` are
+//! buffered). Rows are handed to the buffer when `batch_max_rows` keys are pending (live rows
+//! only: a retraction may still be replaced within its time), by [`Sink::ship`] at most every
+//! 200 ms, and on flushes (live rows and the retractions of complete times, written as
+//! `deleted = 1` rows that beat the row they retract); [`Sink::finish`] writes everything.
+//! [`Sink::flush`] returns when the server acknowledged every row handed over before it;
+//! [`Sink::flush_start`] / [`Sink::flush_done`] do the same without blocking the worker. A
+//! failed insert is re-sent whole: one that reached the server before the connection broke is
+//! then written twice, which the ReplacingMergeTree collapses (same identity, same version).
+//! Unreachable server → [`SinkError::Unavailable`] (the runtime retries with capped backoff); a
+//! rejected insert (bad schema, authentication) → [`SinkError::Fatal`].
 
+use super::buffer::{Deliver, InsertBuffer, Limits, Tables};
 use super::client::{ClickhouseError, Client};
 use super::config::ClickhouseConfig;
 use super::encode::{self, Row, TableId};
 use super::lookup::curve_versions;
 use crate::netting::{Net, Netting};
-use crate::offload::{Offload, Transport};
 use crate::sink::{Sink, SinkError, Update};
 use operators::model::FeedTable;
 use rustc_hash::FxHashMap;
@@ -33,20 +36,6 @@ const CURVE_CACHE_MAX: usize = 1 << 20;
 /// a part the server has to merge).
 const SHIP_INTERVAL: Duration = Duration::from_millis(200);
 
-/// Rendered rows of one table: one `INSERT` once handed to the I/O thread.
-#[derive(Default)]
-struct Outbox {
-    body: Vec<u8>,
-    rows: usize,
-}
-
-/// One insert for the I/O thread.
-pub(crate) struct Insert {
-    table: TableId,
-    body: Vec<u8>,
-    rows: usize,
-}
-
 /// Where inserts go: the client and the database (shared by the worker and the I/O thread).
 struct Target {
     client: Client,
@@ -59,18 +48,15 @@ struct Inserter {
     rows_written: Arc<AtomicU64>,
 }
 
-impl Transport for Inserter {
-    type Job = Insert;
-
-    fn deliver(&mut self, job: &mut Insert) -> Result<(), SinkError> {
+impl Deliver for Inserter {
+    fn insert(&mut self, table: TableId, body: &[u8], rows: usize) -> Result<(), SinkError> {
         let (client, database) = self
             .target
             .lock()
             .map(|t| (t.client.clone(), t.database.clone()))
             .map_err(|_| SinkError::Fatal("clickhouse client lock poisoned".into()))?;
-        client.insert_rowbinary(&database, job.table.name(), &job.body)?;
-        self.rows_written
-            .fetch_add(job.rows as u64, Ordering::Relaxed);
+        client.insert_rowbinary(&database, table.name(), body)?;
+        self.rows_written.fetch_add(rows as u64, Ordering::Relaxed);
         Ok(())
     }
 }
@@ -78,11 +64,13 @@ impl Transport for Inserter {
 /// One worker's ClickHouse sink.
 pub struct ClickhouseSink {
     target: Arc<Mutex<Target>>,
-    io: Offload<Insert>,
+    io: InsertBuffer,
     cfg: ClickhouseConfig,
     feeds: Arc<FeedTable>,
     pending: [Netting<Row>; 5],
-    outbox: [Outbox; 5],
+    outbox: Tables,
+    /// The hand-over the last `flush_start` waits for.
+    flush_mark: u64,
     curve_versions: FxHashMap<String, u64>,
     complete_before: Option<u64>,
     counts: [u64; 5],
@@ -121,11 +109,16 @@ impl ClickhouseSink {
             database: cfg.database.clone(),
         }));
         let rows_written = Arc::new(AtomicU64::new(0));
-        let io = Offload::start(
+        let io = InsertBuffer::start(
             "clickhouse-sink",
             Inserter {
                 target: Arc::clone(&target),
                 rows_written: Arc::clone(&rows_written),
+            },
+            Limits {
+                max_bytes: cfg.buffer_max_bytes.max(1),
+                batch_rows: cfg.batch_max_rows.max(1),
+                min_interval: Duration::from_millis(cfg.insert_interval_ms),
             },
         )?;
         Ok(ClickhouseSink {
@@ -134,7 +127,8 @@ impl ClickhouseSink {
             cfg,
             feeds,
             pending: Default::default(),
-            outbox: Default::default(),
+            outbox: Tables::default(),
+            flush_mark: 0,
             curve_versions: FxHashMap::default(),
             complete_before: None,
             counts: [0; 5],
@@ -168,8 +162,7 @@ impl ClickhouseSink {
     }
 
     fn pending_rows(&self) -> usize {
-        self.pending.iter().map(Netting::len).sum::<usize>()
-            + self.outbox.iter().map(|o| o.rows).sum::<usize>()
+        self.pending.iter().map(Netting::len).sum::<usize>() + self.outbox.rows()
     }
 
     fn push(&mut self, row: Row, diff: i64, time: u64) -> Result<(), SinkError> {
@@ -202,7 +195,7 @@ impl ClickhouseSink {
         wanted.dedup();
         if self.curve_versions.len() > CURVE_CACHE_MAX {
             // Rows numbered from the dropped cache may still be on their way: read after them.
-            self.io.sync()?;
+            self.io.sync(self.io.handed()?)?;
             self.curve_versions.clear();
         }
         let stored = curve_versions(&self.lookup_client()?, &self.cfg.database, &wanted)?;
@@ -214,9 +207,9 @@ impl ClickhouseSink {
         Ok(())
     }
 
-    /// Renders the drained rows into the outboxes, then hands every non-empty outbox to the I/O
-    /// thread as one insert (an error is the thread's last failure; the rows are kept there).
-    fn hand_over(&mut self, how: Drain) -> Result<(), SinkError> {
+    /// Renders the drained rows and moves them to the insert buffer; returns the hand-over's
+    /// number (an error is the I/O thread's last failure; the rows are kept there).
+    fn hand_over(&mut self, how: Drain) -> Result<u64, SinkError> {
         self.last_ship = Instant::now();
         let bound = match how {
             Drain::Live => Some(0),
@@ -239,33 +232,19 @@ impl ClickhouseSink {
                         *v
                     }
                 };
-                row.finish(&mut self.outbox[t].body, version, deleted);
-                self.outbox[t].rows += 1;
+                row.finish(self.outbox.body_mut(table), version, deleted);
+                self.outbox.add_row(table);
             }
         }
-        let mut result = Ok(());
-        for table in TableId::ALL {
-            let o = &mut self.outbox[table as usize];
-            if o.rows == 0 {
-                continue;
-            }
-            let job = Insert {
-                table,
-                body: std::mem::take(&mut o.body),
-                rows: std::mem::take(&mut o.rows),
-            };
-            if let Err(e) = self.io.submit(job) {
-                result = Err(e);
-            }
-        }
-        result
+        self.io
+            .append(&mut self.outbox, self.cfg.buffer_max_bytes.max(1))
     }
 
-    /// Ships, then waits until the server acknowledged everything handed over.
+    /// Hands over, then waits until the server acknowledged everything handed over.
     fn hand_over_and_sync(&mut self, how: Drain) -> Result<(), SinkError> {
         match self.hand_over(how) {
             // Delivery failed earlier: `sync` retries it (and reports whether it still fails).
-            Ok(()) | Err(SinkError::Unavailable(_)) => self.io.sync(),
+            Ok(_) | Err(SinkError::Unavailable(_)) => self.io.sync(self.io.handed()?),
             Err(e) => Err(e),
         }
     }
@@ -300,11 +279,20 @@ impl Sink for ClickhouseSink {
         if self.last_ship.elapsed() < SHIP_INTERVAL {
             return Ok(());
         }
-        self.hand_over(Drain::Complete)
+        self.hand_over(Drain::Complete).map(|_| ())
     }
 
     fn flush(&mut self) -> Result<(), SinkError> {
         self.hand_over_and_sync(Drain::Complete)
+    }
+
+    fn flush_start(&mut self) -> Result<(), SinkError> {
+        self.flush_mark = self.hand_over(Drain::Complete)?;
+        self.io.request(self.flush_mark)
+    }
+
+    fn flush_done(&mut self) -> Result<bool, SinkError> {
+        self.io.durable(self.flush_mark)
     }
 
     fn finish(&mut self) -> Result<(), SinkError> {

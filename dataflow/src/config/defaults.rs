@@ -161,7 +161,9 @@ impl Default for ClickhouseConfig {
             password: Secret::default(),
             ca_path: PathBuf::new(),
             request_timeout_ms: 30 * SECOND_MS,
-            batch_max_rows: 10_000,
+            batch_max_rows: 100_000,
+            buffer_max_bytes: 32 * MIB,
+            insert_interval_ms: 2 * SECOND_MS,
             ttl_days: 0,
         }
     }

@@ -287,8 +287,13 @@ pub struct ClickhouseConfig {
     pub ca_path: PathBuf,
     /// Timeout of one HTTP request.
     pub request_timeout_ms: u64,
-    /// A worker inserts as soon as this many rows are pending, without waiting for a flush.
+    /// A worker inserts as soon as this many rows of a table are pending, without waiting for
+    /// a flush.
     pub batch_max_rows: u64,
+    /// Rendered rows a worker's sink buffers for its insert thread before the worker waits.
+    pub buffer_max_bytes: u64,
+    /// Least time between two inserts of a worker that its periodic flushes ask for.
+    pub insert_interval_ms: u64,
     /// TTL (days) that `tickflow migrate` adds to ticks, curve points and dead letters on
     /// servers that support TTLs; 0 = none.
     pub ttl_days: u32,

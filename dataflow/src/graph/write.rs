@@ -134,6 +134,7 @@ pub fn write_sinks<'scope>(
         // Sinks are told when times complete and flushed at most every `flush_interval_ms`.
         let mut completed: Option<u64> = None;
         let mut flushed_to: Option<u64> = None;
+        let mut flushing: Option<(u64, std::time::Instant)> = None;
         let mut last_flush = std::time::Instant::now();
         let interval = std::time::Duration::from_millis(policy.flush_interval_ms);
         let mut meter = crate::metrics::Meter::default();
@@ -249,7 +250,12 @@ pub fn write_sinks<'scope>(
             }
             // Completed times not flushed yet are flushed once the interval has passed — also
             // when the frontier then stays put (a quiet followed input), by waking up for it.
-            let pending = completed.filter(|f| cap.is_some() && flushed_to.is_none_or(|t| *f > t));
+            // A flush is started without waiting (`flush_start`); it is announced once every
+            // sink has it durable (`flush_done`), so a slow server never stops the worker and
+            // the other sinks. One flush at a time.
+            let max = policy.retry_max_backoff_ms;
+            let pending = completed
+                .filter(|f| cap.is_some() && flushing.is_none() && flushed_to.is_none_or(|t| *f > t));
             if let Some(f) = pending {
                 let since = last_flush.elapsed();
                 if since < interval {
@@ -257,16 +263,27 @@ pub fn write_sinks<'scope>(
                 } else {
                     last_flush = std::time::Instant::now();
                     flushed_to = Some(f);
+                    flushing = Some((f, last_flush));
                     for s in sinks.iter_mut() {
-                        let max = policy.retry_max_backoff_ms;
-                        let started = std::time::Instant::now();
-                        match with_retry(s.as_mut(), "flush", max, |s| s.flush()) {
-                            Ok(()) => crate::metrics::families::observe_flush(
-                                s.kind(),
-                                started.elapsed().as_secs_f64(),
-                            ),
-                            Err(e) => errors.push(e),
+                        if let Err(e) = s.flush_start() {
+                            flush_failed(s.as_mut(), e, max, &mut errors);
                         }
+                    }
+                }
+            }
+            if let Some((f, started)) = flushing.filter(|_| cap.is_some()) {
+                let mut done = true;
+                for s in sinks.iter_mut() {
+                    match s.flush_done() {
+                        Ok(d) => done &= d,
+                        Err(e) => flush_failed(s.as_mut(), e, max, &mut errors),
+                    }
+                }
+                if done || !errors.is_empty() {
+                    flushing = None;
+                    for s in sinks.iter() {
+                        let secs = started.elapsed().as_secs_f64();
+                        crate::metrics::families::observe_flush(s.kind(), secs);
                     }
                     if !errors.is_empty() {
                         flushed_cap = None;
@@ -277,10 +294,14 @@ pub fn write_sinks<'scope>(
                     if let Some(fc) = flushed_cap.as_ref() {
                         flushed_out.activate().session(fc).give((worker, f));
                     }
+                } else {
+                    activator.activate_after(FLUSH_POLL);
                 }
             }
             if frontiers.iter().all(|f| f.frontier().is_empty()) {
                 if let Some(cap) = cap.take() {
+                    // `finish` makes a flush still in flight durable too.
+                    flushing = None;
                     for s in sinks.iter_mut() {
                         let max = policy.retry_max_backoff_ms;
                         let started = std::time::Instant::now();
@@ -324,6 +345,22 @@ pub fn write_sinks<'scope>(
         }
     });
     WriteStreams { reports, flushed }
+}
+
+/// How often a started flush is checked while the sinks deliver it.
+const FLUSH_POLL: std::time::Duration = std::time::Duration::from_millis(5);
+
+/// A flush that failed: an unavailable sink is flushed with retries (the worker waits, as for
+/// any unavailable sink), a failure for good is reported.
+fn flush_failed(s: &mut dyn Sink, e: SinkError, max_backoff_ms: u64, errors: &mut Vec<String>) {
+    match e {
+        SinkError::Unavailable(_) => {
+            if let Err(e) = with_retry(s, "flush", max_backoff_ms, |s| s.flush()) {
+                errors.push(e);
+            }
+        }
+        e => errors.push(super::retry::sink_failed(s.kind(), &e)),
+    }
 }
 
 fn report(worker: usize, stats: &StatsHandles, tally: &Tally, errors: Vec<String>) -> WorkerReport {
