@@ -15,7 +15,7 @@
 #    with SIGKILL; the followed process's CPU seconds during the run are printed too. `output.flush_interval_ms` is FLUSH_MS (default 1000, the config default:
 #    sinks hand complete rows to their servers between flushes, see docs/design.md).
 #
-# SKIP_THROUGHPUT=1 runs only the latency part, SKIP_LATENCY=1 only the throughput part; LATENCY_OUTPUTS (default "clickhouse redis") names
+# PERF_OUT=FILE records a perf profile of the followed run. SKIP_THROUGHPUT=1 runs only the latency part, SKIP_LATENCY=1 only the throughput part; LATENCY_OUTPUTS (default "clickhouse redis") names
 # the outputs of the followed run; THROUGHPUT_OUTPUTS (default "null,clickhouse,redis,clickhouse redis")
 # the comma-separated output sets of the throughput part. CH_PID (default: the pid of
 # scripts/services.sh's clickhouse-server, when readable) is the server whose CPU seconds
@@ -127,8 +127,11 @@ cpu0=$(ch_cpu)
 run_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", ($12 + $13) / hz }' "/proc/$RUN_PID/stat" 2>/dev/null || echo 0; }
 run0=$(run_cpu)
 echo go >&3
+# PERF_OUT=FILE: profile the followed tickflow while the helper produces (`perf report -i FILE`).
+[ -n "${PERF_OUT:-}" ] && { perf record -F 999 -g -p "$RUN_PID" -o "$PERF_OUT" >/dev/null 2>&1 & PERF_PID=$!; }
 wait "$HELPER_PID" || { cat "$TMP/helper.err" >&2; }
 HELPER_PID=""
+[ -n "${PERF_PID:-}" ] && { kill -INT "$PERF_PID"; wait "$PERF_PID" 2>/dev/null || true; }
 cat "$TMP/helper.out" | tail -n +2
 printf 'tickflow CPU during the run: %.2f s\n' "$(echo "$(run_cpu) - $run0" | bc -l)"
 [ -n "$cpu0" ] && printf 'clickhouse-server CPU during the run: %.2f s\n' "$(echo "$(ch_cpu) - $cpu0" | bc -l)"

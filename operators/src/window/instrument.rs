@@ -120,10 +120,39 @@ fn span(pool: &ChunkDeque<Entry>, from: EpochMs, to: EpochMs) -> (Pos, Pos) {
     )
 }
 
-/// Rescans a bar whose extremes are stale, from the pool entries it holds.
+/// Rescans a bar whose extremes are stale, from the pool entries it holds: when only open and
+/// close are stale, from the entries at the window's first and last interval_start (found by
+/// binary search; the pool is sorted by start), else from all of them.
 pub(super) fn refresh(pool: &ChunkDeque<Entry>, b: &mut OpenBar) {
-    if b.state.is_stale() {
-        let m = bit(b.interval);
+    let m = bit(b.interval);
+    if b.state.only_ends_stale() {
+        let (from, to) = b.state.window();
+        let (lo, hi) = span(pool, from, to);
+        let mine = |e: &&Entry| e.mask & m != 0;
+        let first_start = pool
+            .range(lo, hi)
+            .map(|(_, e)| e)
+            .find(mine)
+            .map(|e| e.start);
+        let last_start = pool
+            .range(lo, hi)
+            .rev()
+            .map(|(_, e)| e)
+            .find(mine)
+            .map(|e| e.start);
+        let first = pool
+            .range(lo, hi)
+            .map(|(_, e)| e)
+            .take_while(|e| Some(e.start) == first_start || e.mask & m == 0)
+            .filter(mine);
+        let last = pool
+            .range(lo, hi)
+            .rev()
+            .map(|(_, e)| e)
+            .take_while(|e| Some(e.start) == last_start || e.mask & m == 0)
+            .filter(mine);
+        b.state.rescan_ends(first, last);
+    } else if b.state.is_stale() {
         b.state.rescan(held(pool, b).filter(|e| e.mask & m != 0));
     }
 }

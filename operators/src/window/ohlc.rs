@@ -183,7 +183,10 @@ impl Sums {
 }
 
 /// The aggregate part of one bar: sums, and the open/close entries and high/low prices by value.
-/// After a retraction of an extreme the extremes are *stale* until [`BarState::rescan`].
+/// After a retraction of the high or low all extremes are *stale* until [`BarState::rescan`];
+/// after a retraction of only the open or close (a correction of the newest tick, the common
+/// case) just those two are, until [`BarState::rescan_ends`] — which needs only the ticks at the
+/// window's first and last start, not all of them.
 #[derive(Clone, Debug)]
 pub(crate) struct BarState {
     window: (EpochMs, EpochMs),
@@ -193,6 +196,7 @@ pub(crate) struct BarState {
     high: f64,
     low: f64,
     stale: bool,
+    stale_ends: bool,
 }
 
 impl BarState {
@@ -205,6 +209,7 @@ impl BarState {
             high: f64::NEG_INFINITY,
             low: f64::INFINITY,
             stale: false,
+            stale_ends: false,
         }
     }
 
@@ -216,8 +221,14 @@ impl BarState {
         self.sums.count
     }
 
+    /// True when some extreme must be recomputed before the bar is read.
     pub(crate) fn is_stale(&self) -> bool {
-        self.stale
+        self.stale || self.stale_ends
+    }
+
+    /// True when only the open and close must be recomputed ([`BarState::rescan_ends`]).
+    pub(crate) fn only_ends_stale(&self) -> bool {
+        self.stale_ends && !self.stale
     }
 
     /// Adds one tick (the fast path: no allocation); `fx` is `Fixed::of(e)`.
@@ -227,11 +238,13 @@ impl BarState {
         if self.stale {
             return; // the rescan will see it
         }
-        if self.open.as_ref().is_none_or(|o| e.order(o).is_lt()) {
-            self.open = Some(e.clone());
-        }
-        if self.close.as_ref().is_none_or(|c| e.order(c).is_gt()) {
-            self.close = Some(e.clone());
+        if !self.stale_ends {
+            if self.open.as_ref().is_none_or(|o| e.order(o).is_lt()) {
+                self.open = Some(e.clone());
+            }
+            if self.close.as_ref().is_none_or(|c| e.order(c).is_gt()) {
+                self.close = Some(e.clone());
+            }
         }
         if e.price.total_cmp(&self.high).is_gt() {
             self.high = e.price;
@@ -246,13 +259,36 @@ impl BarState {
         self.sums
             .apply(&Sums::of(e, &Fixed::of(e), self.window), -1);
         let is = |x: &Option<Entry>| x.as_ref().is_some_and(|x| x.order(e).is_eq());
-        if is(&self.open)
-            || is(&self.close)
-            || e.price.total_cmp(&self.high).is_eq()
-            || e.price.total_cmp(&self.low).is_eq()
-        {
+        if e.price.total_cmp(&self.high).is_eq() || e.price.total_cmp(&self.low).is_eq() {
             self.stale = true;
+        } else if is(&self.open) || is(&self.close) {
+            self.stale_ends = true;
         }
+    }
+
+    /// Recomputes open and close from `first` and `last`: the live ticks with the least and
+    /// the greatest interval_start in the window (all ticks tied there), which hold the open
+    /// and the close by the bar order.
+    pub(crate) fn rescan_ends<'a>(
+        &mut self,
+        first: impl Iterator<Item = &'a Entry>,
+        last: impl Iterator<Item = &'a Entry>,
+    ) {
+        let mut open: Option<&Entry> = None;
+        for e in first {
+            if open.is_none_or(|o| e.order(o).is_lt()) {
+                open = Some(e);
+            }
+        }
+        let mut close: Option<&Entry> = None;
+        for e in last {
+            if close.is_none_or(|c| e.order(c).is_gt()) {
+                close = Some(e);
+            }
+        }
+        self.open = open.cloned();
+        self.close = close.cloned();
+        self.stale_ends = false;
     }
 
     /// Counts `diff` ticks in or out without touching sums or extremes: a *lazy* bar, whose
@@ -285,7 +321,7 @@ impl BarState {
         self.sums = sums;
         self.open = open.cloned();
         self.close = close.cloned();
-        (self.high, self.low, self.stale) = (high, low, false);
+        (self.high, self.low, self.stale, self.stale_ends) = (high, low, false, false);
     }
 
     /// Recomputes the extremes from `live`, which must be exactly the bar's live ticks.
@@ -308,7 +344,7 @@ impl BarState {
         }
         self.open = open.cloned();
         self.close = close.cloned();
-        (self.high, self.low, self.stale) = (high, low, false);
+        (self.high, self.low, self.stale, self.stale_ends) = (high, low, false, false);
     }
 
     /// The bar, or `None` when empty (or, defensively, while stale).
@@ -320,7 +356,7 @@ impl BarState {
         is_final: bool,
     ) -> Option<Bar> {
         let s = &self.sums;
-        if s.count == 0 || self.stale {
+        if s.count == 0 || self.is_stale() {
             return None;
         }
         let open = self.open.as_ref()?;

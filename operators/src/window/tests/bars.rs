@@ -178,7 +178,9 @@ fn fully_retracted_bars_are_released() {
 /// Without provisional output bars are *lazy* (counted per tick, rebuilt from the pool at
 /// close): their final bars must equal the eager book's, update for update, under random
 /// streams with out-of-order ticks, volumes, retractions (of extremes too), horizons that skip
-/// windows, drains and closes at random points.
+/// windows, drains and closes at random points. The lazy bars are recomputed from scratch at
+/// close, so this also checks the eager book's rescans after retractions (full, and of open and
+/// close only).
 #[test]
 fn lazy_final_bars_equal_eager_ones() {
     use crate::testkit::Rng;
