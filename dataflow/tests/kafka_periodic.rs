@@ -39,6 +39,8 @@ fn follow(dir: &Path, bootstrap: &str, group: &str, outputs: &[&str], interval_m
         .env("DATA_PROC_AGGREGATION_MAX_LATE_MS", "0")
         .env("DATA_PROC_AGGREGATION_IDLE_TIMEOUT_MS", "500")
         .env("DATA_PROC_OUTPUT_FLUSH_INTERVAL_MS", "100")
+        // Periodic flushes insert into ClickHouse at once (default: at most every 2 s).
+        .env("DATA_PROC_CLICKHOUSE_INSERT_INTERVAL_MS", "100")
         .env("DATA_PROC_KAFKA_COMMIT_INTERVAL_MS", interval_ms)
         .env_remove("DATA_PROC_WORKERS")
         .stdout(Stdio::null())

@@ -148,6 +148,8 @@ fn command(t: &Target, bootstrap: &str, group: &str, dir: &Path) -> std::process
         .env("DATA_PROC_AGGREGATION_WATERMARK_DELAY_MS", "0")
         .env("DATA_PROC_AGGREGATION_MAX_LATE_MS", "0")
         .env("DATA_PROC_OUTPUT_FLUSH_INTERVAL_MS", "100")
+        // Periodic flushes insert into ClickHouse at once (default: at most every 2 s).
+        .env("DATA_PROC_CLICKHOUSE_INSERT_INTERVAL_MS", "100")
         .env("DATA_PROC_KAFKA_COMMIT_INTERVAL_MS", "200")
         .env(
             "RUST_LOG",

@@ -153,6 +153,8 @@ fn a_clickhouse_stop_start_and_a_redis_restart_during_follow_lose_nothing() {
     let input = format!("kafka:{}", topics.join(","));
     let child = tickflow(&t, broker.bootstrap_servers(), tmp.path())
         .env("DATA_PROC_OUTPUT_FLUSH_INTERVAL_MS", "100")
+        // Periodic flushes insert into ClickHouse at once (default: at most every 2 s).
+        .env("DATA_PROC_CLICKHOUSE_INSERT_INTERVAL_MS", "100")
         .env("DATA_PROC_OUTPUT_RETRY_MAX_BACKOFF_MS", "400")
         .env("DATA_PROC_AGGREGATION_IDLE_TIMEOUT_MS", "500")
         .env("DATA_PROC_LOG_LEVEL", "info")

@@ -138,6 +138,8 @@ fn a_postgres_reference_change_mid_stream_applies_to_later_ticks_and_rewrites_no
         .env("DATA_PROC_POSTGRES_DSN", &dsn)
         .env("DATA_PROC_REFERENCE_REFRESH_INTERVAL_MS", "100")
         .env("DATA_PROC_OUTPUT_FLUSH_INTERVAL_MS", "50")
+        // Periodic flushes insert into ClickHouse at once (default: at most every 2 s).
+        .env("DATA_PROC_CLICKHOUSE_INSERT_INTERVAL_MS", "50")
         // A followed partition's ticks reach the sinks only once it goes idle (see the
         // module doc): a short idle timeout keeps the test quick.
         .env("DATA_PROC_AGGREGATION_IDLE_TIMEOUT_MS", "300")
