@@ -23,7 +23,8 @@
 //! `window::BarBook` can store each tick once per instrument for all intervals. `+1` updates the
 //! sums and compares with the four extremes (no allocation); `−1` subtracts the sums and marks
 //! the extremes stale only when the retracted tick was the open, close, high or low, after
-//! which `BarState::rescan` recomputes them from the bar's live ticks. [`BarAcc`] is the
+//! which `BarState::rescan` recomputes them from the bar's live ticks (`BarState::rescan_ends`
+//! when only the open or close went: from the ticks at the window's first and last start). [`BarAcc`] is the
 //! self-contained bar (state plus its own ticks); a retraction of a tick it does not hold
 //! changes nothing and is reported by [`BarAcc::update`].
 
