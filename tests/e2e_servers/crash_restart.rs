@@ -245,18 +245,7 @@ fn sigkill_at_random_points_and_restarts_end_identical_to_an_uninterrupted_run()
 
     let context = format!("seed {seed}, committed offsets after each kill: {commits:?}");
     eprintln!("{context}");
-    // The killed runs committed, and not only at the start: restarts resumed mid-stream.
-    let moved = commits
-        .windows(2)
-        .filter(|w| w[1].iter().zip(&w[0]).any(|(a, b)| a > b))
-        .count();
-    assert!(moved >= 1, "no periodic commit between kills: {context}");
-    assert!(
-        commits
-            .last()
-            .is_some_and(|c| c.iter().all(|o| *o < i64::from(MINUTES))),
-        "the killed runs committed everything: nothing left to re-derive ({context})"
-    );
+    assert_resumed_mid_stream(&commits, MINUTES, &context);
 
     let got = state(&crashed);
     let want = state(&reference);
@@ -265,6 +254,23 @@ fn sigkill_at_random_points_and_restarts_end_identical_to_an_uninterrupted_run()
     assert_same_state(&got, &want, &context);
     cleanup(&crashed);
     cleanup(&reference);
+}
+
+/// The killed runs committed, and not only at the start (restarts resumed mid-stream), but
+/// not everything either (the last restart had something left to re-derive): `commits` are
+/// the committed offsets after each kill, `end` the offset every partition ends at.
+pub(super) fn assert_resumed_mid_stream(commits: &[Vec<i64>], end: u32, context: &str) {
+    let moved = commits
+        .windows(2)
+        .filter(|w| w[1].iter().zip(&w[0]).any(|(a, b)| a > b))
+        .count();
+    assert!(moved >= 1, "no periodic commit between kills: {context}");
+    assert!(
+        commits
+            .last()
+            .is_some_and(|c| c.iter().all(|o| *o < i64::from(end))),
+        "the killed runs committed everything: nothing left to re-derive ({context})"
+    );
 }
 
 /// Every row and served value of `want` is in `got`, equal, and `got` has nothing more.

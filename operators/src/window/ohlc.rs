@@ -183,6 +183,40 @@ impl Sums {
     }
 }
 
+/// Open, close, high and low of a set of entries, folded one entry at a time (rescans).
+struct Extremes<'a> {
+    open: Option<&'a Entry>,
+    close: Option<&'a Entry>,
+    high: f64,
+    low: f64,
+}
+
+impl<'a> Extremes<'a> {
+    fn new() -> Extremes<'a> {
+        Extremes {
+            open: None,
+            close: None,
+            high: f64::NEG_INFINITY,
+            low: f64::INFINITY,
+        }
+    }
+
+    fn see(&mut self, e: &'a Entry) {
+        if self.open.is_none_or(|o| e.order(o).is_lt()) {
+            self.open = Some(e);
+        }
+        if self.close.is_none_or(|c| e.order(c).is_gt()) {
+            self.close = Some(e);
+        }
+        if e.price.total_cmp(&self.high).is_gt() {
+            self.high = e.price;
+        }
+        if e.price.total_cmp(&self.low).is_lt() {
+            self.low = e.price;
+        }
+    }
+}
+
 /// The aggregate part of one bar: sums, and the open/close entries and high/low prices by value.
 /// After a retraction of the high or low all extremes are *stale* until [`BarState::rescan`];
 /// after a retraction of only the open or close (a correction of the newest tick, the common
@@ -275,20 +309,11 @@ impl BarState {
         first: impl Iterator<Item = &'a Entry>,
         last: impl Iterator<Item = &'a Entry>,
     ) {
-        let mut open: Option<&Entry> = None;
-        for e in first {
-            if open.is_none_or(|o| e.order(o).is_lt()) {
-                open = Some(e);
-            }
-        }
-        let mut close: Option<&Entry> = None;
-        for e in last {
-            if close.is_none_or(|c| e.order(c).is_gt()) {
-                close = Some(e);
-            }
-        }
-        self.open = open.cloned();
-        self.close = close.cloned();
+        let (mut a, mut b) = (Extremes::new(), Extremes::new());
+        first.for_each(|e| a.see(e));
+        last.for_each(|e| b.see(e));
+        self.open = a.open.cloned();
+        self.close = b.close.cloned();
         self.stale_ends = false;
     }
 
@@ -302,50 +327,18 @@ impl BarState {
     /// (the value is the same as if each had been inserted: sums are exact).
     pub(crate) fn rebuild<'a>(&mut self, live: impl Iterator<Item = &'a Entry>) {
         let mut sums = Sums::default();
-        let (mut open, mut close): (Option<&Entry>, Option<&Entry>) = (None, None);
-        let (mut high, mut low) = (f64::NEG_INFINITY, f64::INFINITY);
-        for e in live {
-            sums.apply(&Sums::of(e, &Fixed::of(e), self.window), 1);
-            if open.is_none_or(|o| e.order(o).is_lt()) {
-                open = Some(e);
-            }
-            if close.is_none_or(|c| e.order(c).is_gt()) {
-                close = Some(e);
-            }
-            if e.price.total_cmp(&high).is_gt() {
-                high = e.price;
-            }
-            if e.price.total_cmp(&low).is_lt() {
-                low = e.price;
-            }
-        }
+        let window = self.window;
+        self.rescan(live.inspect(|e| sums.apply(&Sums::of(e, &Fixed::of(e), window), 1)));
         self.sums = sums;
-        self.open = open.cloned();
-        self.close = close.cloned();
-        (self.high, self.low, self.stale, self.stale_ends) = (high, low, false, false);
     }
 
     /// Recomputes the extremes from `live`, which must be exactly the bar's live ticks.
     pub(crate) fn rescan<'a>(&mut self, live: impl Iterator<Item = &'a Entry>) {
-        let (mut open, mut close): (Option<&Entry>, Option<&Entry>) = (None, None);
-        let (mut high, mut low) = (f64::NEG_INFINITY, f64::INFINITY);
-        for e in live {
-            if open.is_none_or(|o| e.order(o).is_lt()) {
-                open = Some(e);
-            }
-            if close.is_none_or(|c| e.order(c).is_gt()) {
-                close = Some(e);
-            }
-            if e.price.total_cmp(&high).is_gt() {
-                high = e.price;
-            }
-            if e.price.total_cmp(&low).is_lt() {
-                low = e.price;
-            }
-        }
-        self.open = open.cloned();
-        self.close = close.cloned();
-        (self.high, self.low, self.stale, self.stale_ends) = (high, low, false, false);
+        let mut x = Extremes::new();
+        live.for_each(|e| x.see(e));
+        self.open = x.open.cloned();
+        self.close = x.close.cloned();
+        (self.high, self.low, self.stale, self.stale_ends) = (x.high, x.low, false, false);
     }
 
     /// The bar, or `None` when empty (or, defensively, while stale).
