@@ -15,7 +15,8 @@
 #    with SIGKILL; the followed process's CPU seconds during the run are printed too. `output.flush_interval_ms` is FLUSH_MS (default 1000, the config default:
 #    sinks hand complete rows to their servers between flushes, see docs/design.md).
 #
-# PERF_OUT=FILE records a perf profile of the followed run. SKIP_THROUGHPUT=1 runs only the latency part, SKIP_LATENCY=1 only the throughput part; LATENCY_OUTPUTS (default "clickhouse redis") names
+# LATENCY_TRACE=FILE (passed to the helper) writes every update's receive time and latency.
+# PERF_OUT=FILE records a perf profile of the followed run (PERF_CALLGRAPH, default -g, e.g. "--call-graph dwarf,16384"). SKIP_THROUGHPUT=1 runs only the latency part, SKIP_LATENCY=1 only the throughput part; LATENCY_OUTPUTS (default "clickhouse redis") names
 # the outputs of the followed run; THROUGHPUT_OUTPUTS (default "null,clickhouse,redis,clickhouse redis")
 # the comma-separated output sets of the throughput part. CH_PID (default: the pid of
 # scripts/services.sh's clickhouse-server, when readable) is the server whose CPU seconds
@@ -128,7 +129,7 @@ run_cpu() { awk -v hz="$(getconf CLK_TCK)" '{ sub(/^.*\) /, ""); printf "%.2f", 
 run0=$(run_cpu)
 echo go >&3
 # PERF_OUT=FILE: profile the followed tickflow while the helper produces (`perf report -i FILE`).
-[ -n "${PERF_OUT:-}" ] && { perf record -F 999 -g -p "$RUN_PID" -o "$PERF_OUT" >/dev/null 2>&1 & PERF_PID=$!; }
+[ -n "${PERF_OUT:-}" ] && { perf record -F 999 ${PERF_CALLGRAPH:--g} -p "$RUN_PID" -o "$PERF_OUT" >/dev/null 2>&1 & PERF_PID=$!; }
 wait "$HELPER_PID" || { cat "$TMP/helper.err" >&2; }
 HELPER_PID=""
 [ -n "${PERF_PID:-}" ] && { kill -INT "$PERF_PID"; wait "$PERF_PID" 2>/dev/null || true; }

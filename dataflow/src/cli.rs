@@ -389,6 +389,7 @@ pub fn sink_options(config: &Config) -> crate::runtime::SinkOptions {
             ca_path: path(&config.redis.ca_path),
             key_prefix: config.redis.key_prefix.clone(),
             ttl_seconds: config.projection.cache_ttl_seconds,
+            ship_interval_ms: config.redis.ship_interval_ms,
             ..Default::default()
         },
         flush_interval_ms: config.output.flush_interval_ms,

@@ -101,7 +101,7 @@ fn latency(
         .set("linger.ms", "0")
         .create()
         .map_err(|e| e.to_string())?;
-    let (tx, rx) = std::sync::mpsc::channel::<i64>();
+    let (tx, rx) = std::sync::mpsc::channel::<(i64, i64)>();
     let mut con = redis::Client::open(redis_url)
         .and_then(|c| c.get_connection())
         .map_err(|e| e.to_string())?;
@@ -131,7 +131,7 @@ fn latency(
                 .and_then(|s| s.parse::<jiff::Timestamp>().ok())
                 .map(|t| t.as_millisecond());
             if let Some(ts) = ts {
-                if tx.send(received - ts).is_err() {
+                if tx.send((received, received - ts)).is_err() {
                     break;
                 }
             }
@@ -168,8 +168,15 @@ fn latency(
     let sent_s = start.elapsed().as_secs_f64();
     // Updates still in flight get 5 s to arrive.
     let mut lat: Vec<i64> = Vec::new();
-    while let Ok(l) = rx.recv_timeout(Duration::from_secs(5)) {
+    let mut trace = String::new();
+    while let Ok((received, l)) = rx.recv_timeout(Duration::from_secs(5)) {
         lat.push(l);
+        trace.push_str(&format!("{received} {l}\n"));
+    }
+    // LATENCY_TRACE=FILE: every update's receive time (epoch ms) and latency, to see when
+    // the slow ones happen.
+    if let Ok(path) = std::env::var("LATENCY_TRACE") {
+        std::fs::write(&path, trace).map_err(|e| format!("{path}: {e}"))?;
     }
     if lat.is_empty() {
         return Err("no latest_price update arrived in Redis".into());

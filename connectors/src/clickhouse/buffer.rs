@@ -8,8 +8,10 @@
 //! `max_bytes` is buffered — so inserts are as large as what piled up meanwhile, and a server slower than
 //! the input gets fewer, larger inserts (fewer parts to write and merge) instead of a queue. The
 //! worker blocks in `append` only while `max_bytes` are buffered and not yet taken: memory is
-//! bounded by twice `max_bytes` plus one hand-over, and otherwise the worker never waits for a
-//! round trip, so sinks after this one (Redis) are not held back by ClickHouse.
+//! bounded by twice `max_bytes` plus one hand-over (allocations are kept and passed around —
+//! worker outbox, buffer, insert — by swapping, never copied under the lock), and otherwise
+//! the worker never waits for a round trip, so sinks after this one (Redis) are not held back
+//! by ClickHouse.
 //!
 //! Durability: `acked` is the last hand-over whose rows the server acknowledged;
 //! [`InsertBuffer::durable`] answers without waiting, [`InsertBuffer::sync`] waits.
@@ -75,12 +77,19 @@ impl Tables {
         self.rows() == 0
     }
 
-    /// Moves every row to `into` (keeps this one's allocations).
+    /// Moves every row to `into`. A table `into` holds nothing of takes this one's buffer
+    /// whole (and leaves its own, empty, here): no copy. This runs under the buffer's lock —
+    /// copying the rows of a 2 s insert there stalled the workers' appends for tens of ms at
+    /// every insert (the periodic latency spikes of BENCHMARKS.md "Servers").
     fn move_into(&mut self, into: &mut Tables) {
         for t in TableId::ALL {
             let i = t as usize;
             if self.rows[i] > 0 {
-                into.body[i].extend_from_slice(&self.body[i]);
+                if into.body[i].is_empty() {
+                    std::mem::swap(&mut into.body[i], &mut self.body[i]);
+                } else {
+                    into.body[i].extend_from_slice(&self.body[i]);
+                }
                 into.rows[i] += self.rows[i];
             }
             self.body[i].clear();
@@ -328,7 +337,8 @@ fn deliver_batch<D: Deliver>(d: &mut D, batch: &mut Tables) -> Result<(), SinkEr
         let i = t as usize;
         if batch.rows[i] > 0 {
             d.insert(t, &batch.body[i], batch.rows[i])?;
-            batch.body[i] = Vec::new();
+            // Keeps the allocation: it goes back to the open buffer by the next swap.
+            batch.body[i].clear();
             batch.rows[i] = 0;
         }
     }

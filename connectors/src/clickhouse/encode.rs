@@ -127,10 +127,13 @@ fn flags(out: &mut Vec<u8>, flags: QualityFlags) {
 
 /// The `market_ticks` row of a tick.
 pub fn tick_row(t: &Tick, feeds: &FeedTable) -> Row {
-    let tick_id = operators::model::ids::tick_id(&t.identity()).to_string();
+    let mut id_buf = [0u8; uuid::fmt::Hyphenated::LENGTH];
+    let tick_id: &str = operators::model::ids::tick_id(&t.identity())
+        .hyphenated()
+        .encode_lower(&mut id_buf);
     let mut o = Vec::with_capacity(512);
     rb::string(&mut o, &t.tenant_id);
-    rb::string(&mut o, &tick_id);
+    rb::string(&mut o, tick_id);
     rb::string(&mut o, &t.instrument_id);
     rb::string(&mut o, t.market.code());
     rb::string(&mut o, &t.node);
@@ -152,7 +155,9 @@ pub fn tick_row(t: &Tick, feeds: &FeedTable) -> Row {
     rb::u64(&mut o, t.revision);
     rb::u64(&mut o, t.version);
     rb::string(&mut o, &t.source_system);
-    rb::string(&mut o, &feeds.render(&t.source));
+    let mut source = String::with_capacity(64);
+    feeds.render_into(&t.source, &mut source);
+    rb::string(&mut o, &source);
     let e = t.enrichment.as_deref();
     rb::opt_string(&mut o, e.and_then(|e| e.commodity.as_deref()));
     rb::opt_string(&mut o, e.and_then(|e| e.region.as_deref()));
@@ -162,12 +167,14 @@ pub fn tick_row(t: &Tick, feeds: &FeedTable) -> Row {
     rb::opt_f64(&mut o, e.map(|e| e.classification_confidence));
     rb::opt_string(&mut o, e.map(|e| e.classification_method.name()));
     time(&mut o, t.ingested_at_ms);
-    let mut key = String::with_capacity(80);
-    let _ = write!(
-        key,
-        "{}{SEP}{}{SEP}{}{SEP}{tick_id}",
-        t.tenant_id, t.instrument_id, t.interval_start_ms
-    );
+    let mut key = String::with_capacity(t.tenant_id.len() + t.instrument_id.len() + 64);
+    key.push_str(&t.tenant_id);
+    key.push(SEP);
+    key.push_str(&t.instrument_id);
+    key.push(SEP);
+    let _ = write!(key, "{}", t.interval_start_ms);
+    key.push(SEP);
+    key.push_str(tick_id);
     Row {
         table: TableId::Ticks,
         key,

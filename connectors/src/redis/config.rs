@@ -19,6 +19,9 @@ pub struct RedisConfig {
     pub timeout_ms: u64,
     /// A sink writes as soon as this many keys are pending, without waiting for a flush.
     pub batch_max_keys: usize,
+    /// Least time between two hand-overs of latest prices and bars by [`crate::sink::Sink::ship`]
+    /// (0 = at every call): updates of a key within it net to its last state.
+    pub ship_interval_ms: u64,
 }
 
 impl Default for RedisConfig {
@@ -30,6 +33,7 @@ impl Default for RedisConfig {
             ttl_seconds: 0,
             timeout_ms: 10_000,
             batch_max_keys: 10_000,
+            ship_interval_ms: 10,
         }
     }
 }
@@ -43,6 +47,7 @@ impl fmt::Debug for RedisConfig {
             .field("ttl_seconds", &self.ttl_seconds)
             .field("timeout_ms", &self.timeout_ms)
             .field("batch_max_keys", &self.batch_max_keys)
+            .field("ship_interval_ms", &self.ship_interval_ms)
             .finish()
     }
 }

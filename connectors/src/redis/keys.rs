@@ -26,10 +26,16 @@ pub fn version(a: u64, b: u64) -> String {
 
 /// Key of an instrument's latest price.
 pub fn latest_key(prefix: &str, l: &LatestPrice) -> String {
-    format!(
-        "{prefix}served:latest_price:{}:{}",
-        l.tenant_id, l.instrument_id
-    )
+    let parts = [
+        prefix,
+        "served:latest_price:",
+        &l.tenant_id,
+        ":",
+        &l.instrument_id,
+    ];
+    let mut k = String::with_capacity(parts.iter().map(|p| p.len()).sum());
+    parts.iter().for_each(|p| k.push_str(p));
+    k
 }
 
 /// Version of a latest price: (interval_start, tick version · 2).

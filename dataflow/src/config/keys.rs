@@ -203,6 +203,7 @@ pub static KEYS: &[Key] = &[
     key("redis.url", "DATA_PROC_REDIS_URL", Kind::SecretUrl, "", "`redis://[user][:password@]host[:port][/db]` (`rediss://` for TLS); password masked."),
     key("redis.ca_path", "DATA_PROC_REDIS_CA_PATH", Kind::Path, "", "CA bundle (PEM) for `rediss://`; empty = system store."),
     key("redis.key_prefix", "DATA_PROC_REDIS_KEY_PREFIX", Kind::Str, "", "Prepended to every served key (e.g. `staging:`); empty = the SPEC names."),
+    key("redis.ship_interval_ms", "DATA_PROC_REDIS_SHIP_INTERVAL_MS", int(0), MS, "Least time between two hand-overs of a worker's latest prices and bars to Redis: updates of a key within it are netted to its last state (fewer script calls and notifications, at most this much later); 0 = whenever the inputs advance."),
     key("projection.cache_ttl_seconds", "DATA_PROC_PROJECTION_CACHE_TTL", int(0), "s", "TTL of served Redis keys; 0 = no expiry."),
     key("http.port", "DATA_PROC_HEALTH_PORT", PORT, "", "HTTP port (API, health, metrics); 0 picks a free port."),
     key("http.bind_address", "DATA_PROC_HTTP_BIND_ADDRESS", Kind::Str, "", "Listening IP address (loopback by default; `0.0.0.0` in a container)."),

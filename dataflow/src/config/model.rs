@@ -309,6 +309,8 @@ pub struct RedisConfig {
     pub ca_path: PathBuf,
     /// Prepended to every served key; empty = the SPEC §6 names.
     pub key_prefix: String,
+    /// Least time between two hand-overs of latest prices and bars by a worker.
+    pub ship_interval_ms: u64,
 }
 
 /// `[projection]`.

@@ -7,8 +7,8 @@
 //! input frontier has passed it — i.e. when every worker of every process has sent everything
 //! of that time — so the served state always reflects a complete point of the stream, never
 //! half a batch. When the input ends the state is marked final. The other workers' operators
-//! receive nothing. Cost: every served update crosses to every process once; the serving
-//! worker of a process applies all of them (one thread).
+//! receive nothing. Cost: every served update crosses to every process once; the process's
+//! `serve-apply` thread applies all of them (see [`Served::submit`]), off the worker.
 
 use crate::http::{ServeUpdate, Served};
 use operators::dedupe::TickBatch;
@@ -82,7 +82,7 @@ pub fn serve_views<'scope>(
                     break;
                 }
                 let time = *entry.key();
-                served.apply(time, entry.remove());
+                served.submit(time, entry.remove());
             }
             if frontier.is_empty() && !finished {
                 finished = true;

@@ -58,6 +58,15 @@ impl Change {
 }
 
 type BarKey = (Sym, Sym, BarInterval, EpochMs);
+
+fn bar_key(b: &Bar) -> BarKey {
+    (
+        b.tenant_id.clone(),
+        b.instrument_id.clone(),
+        b.interval,
+        b.window_start_ms,
+    )
+}
 type SeriesKey = (Sym, Sym, BarInterval);
 
 /// The final bars of one series by window end, for pruning.
@@ -138,6 +147,9 @@ impl ServeState {
         let mut changes = Vec::new();
         let mut ticks = false;
         let mut pruned: Vec<SeriesKey> = Vec::new();
+        // Bars whose multiset went empty: removed at the end, so the usual `−1 old, +1 new`
+        // of a bar within one time does not remove its entry and insert it again.
+        let mut emptied: Vec<BarKey> = Vec::new();
         for u in updates {
             match u {
                 ServeUpdate::Tick(row, d) => {
@@ -145,12 +157,7 @@ impl ServeState {
                     self.book.update_row(&row, d);
                 }
                 ServeUpdate::Bar(b, d) => {
-                    let key = (
-                        b.tenant_id.clone(),
-                        b.instrument_id.clone(),
-                        b.interval,
-                        b.window_start_ms,
-                    );
+                    let key = bar_key(&b);
                     if b.is_final && d > 0 {
                         let series = (b.tenant_id.clone(), b.instrument_id.clone(), b.interval);
                         let f = self.finals.entry(series.clone()).or_insert_with(|| Finals {
@@ -164,14 +171,15 @@ impl ServeState {
                             .push(b.window_start_ms);
                         pruned.push(series);
                     }
-                    let set = self.bars.entry(key.clone()).or_default();
-                    if add(set, b.clone(), d) {
+                    let set = self.bars.entry(key).or_default();
+                    let added = add(set, b.clone(), d);
+                    if set.is_empty() {
+                        emptied.push(bar_key(&b));
+                    }
+                    if added {
                         changes.push(Change::Bar(b, d));
                     } else {
                         self.counters.unmatched_retractions += 1;
-                    }
-                    if set.is_empty() {
-                        self.bars.remove(&key);
                     }
                 }
                 ServeUpdate::Curve(p, d) => {
@@ -208,6 +216,11 @@ impl ServeState {
                     self.latest.remove(&key);
                 }
                 changes.push(Change::Latest(row, d));
+            }
+        }
+        for key in emptied {
+            if self.bars.get(&key).is_some_and(Vec::is_empty) {
+                self.bars.remove(&key);
             }
         }
         pruned.sort();
