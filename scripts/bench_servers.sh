@@ -15,7 +15,9 @@
 #    with SIGKILL; the followed process's CPU seconds during the run are printed too. `output.flush_interval_ms` is FLUSH_MS (default 1000, the config default:
 #    sinks hand complete rows to their servers between flushes, see docs/design.md).
 #
-# LATENCY_TRACE=FILE (passed to the helper) writes every update's receive time and latency.
+# LATENCY_TRACE=FILE (passed to the helper) writes every update's receive time and latency;
+# LATENCY_WARMUP_S (default 2) seconds are produced before the counted SECONDS and not counted
+# (the printed tickflow CPU covers both).
 # PERF_OUT=FILE records a perf profile of the followed run (PERF_CALLGRAPH, default -g, e.g. "--call-graph dwarf,16384"). SKIP_THROUGHPUT=1 runs only the latency part, SKIP_LATENCY=1 only the throughput part; LATENCY_OUTPUTS (default "clickhouse redis") names
 # the outputs of the followed run; THROUGHPUT_OUTPUTS (default "null,clickhouse,redis,clickhouse redis")
 # the comma-separated output sets of the throughput part. CH_PID (default: the pid of

@@ -8,7 +8,10 @@
 //! size) hands out live values only, and a drain up to a frontier hands out the tombs of times
 //! before it. Pure data structure: no I/O, never fails.
 
-use rustc_hash::FxHashMap;
+use rustc_hash::FxBuildHasher;
+
+/// hashbrown's map: `extract_if` hands the drained keys out without cloning them.
+type FxHashMap<K, V> = hashbrown::HashMap<K, V, FxBuildHasher>;
 
 /// The state a drained key must take on the server.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -93,23 +96,14 @@ impl<V: PartialEq> Netting<V> {
     /// of times before `complete_before` (`None`: every tomb, e.g. at the end of input).
     /// What is handed out is removed.
     pub fn drain(&mut self, complete_before: Option<u64>) -> Vec<(String, Net<V>)> {
-        let keys: Vec<String> = self
-            .entries
-            .iter()
-            .filter(|(_, e)| Self::drainable(e, complete_before))
-            .map(|(k, _)| k.clone())
-            .collect();
-        let mut out = Vec::with_capacity(keys.len());
-        for k in keys {
-            if let Some(e) = self.entries.remove(&k) {
-                match (e.live, e.tomb) {
-                    (Some(v), _) => out.push((k, Net::Live(v))),
-                    (None, Some((v, _))) => out.push((k, Net::Retracted(v))),
-                    (None, None) => {}
-                }
-            }
-        }
-        out
+        self.entries
+            .extract_if(|_, e| Self::drainable(e, complete_before))
+            .filter_map(|(k, e)| match (e.live, e.tomb) {
+                (Some(v), _) => Some((k, Net::Live(v))),
+                (None, Some((v, _))) => Some((k, Net::Retracted(v))),
+                (None, None) => None,
+            })
+            .collect()
     }
 }
 
