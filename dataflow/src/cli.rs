@@ -394,6 +394,7 @@ pub fn sink_options(config: &Config) -> crate::runtime::SinkOptions {
         },
         flush_interval_ms: config.output.flush_interval_ms,
         retry_max_backoff_ms: config.output.retry_max_backoff_ms,
+        sort_memory_bytes: config.output.sort_memory_bytes,
     }
 }
 

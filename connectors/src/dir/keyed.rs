@@ -2,7 +2,10 @@
 //! record's sort key to its rendered line, or, with `--changes`, the update log.
 //!
 //! A `+1` sets the key's line; a `−1` removes it only when it retracts exactly the line held
-//! (an update may deliver the new value before the retraction of the old one).
+//! (an update may deliver the new value before the retraction of the old one). A record that
+//! can no longer change (a final bar: its window is closed for good, later ticks of it are
+//! dead letters) is *settled*: it goes straight to the sorted runs, which spill every
+//! `spill_bytes`, so a long run's final bars do not stay in memory.
 
 use super::runs::{push_key_i64, SortedRuns};
 use rustc_hash::FxHashMap;
@@ -12,10 +15,8 @@ use std::path::PathBuf;
 pub struct KeyedView {
     changes: bool,
     live: FxHashMap<Vec<u8>, Vec<u8>>,
+    /// The change log (with `changes`), else the settled records.
     log: SortedRuns,
-    dir: PathBuf,
-    prefix: String,
-    spill_bytes: usize,
     /// Updates received.
     pub updates: u64,
 }
@@ -26,10 +27,7 @@ impl KeyedView {
         KeyedView {
             changes,
             live: FxHashMap::default(),
-            log: SortedRuns::new(dir.clone(), prefix.clone(), spill_bytes),
-            dir,
-            prefix,
-            spill_bytes,
+            log: SortedRuns::new(dir, prefix, spill_bytes),
             updates: 0,
         }
     }
@@ -61,26 +59,29 @@ impl KeyedView {
         Ok(())
     }
 
+    /// True when this view writes a change log.
+    pub fn changes(&self) -> bool {
+        self.changes
+    }
+
+    /// Adds a record that will never be retracted or replaced (see the module doc); without
+    /// `changes` it is written to the sorted runs at once instead of being held.
+    pub fn settle(&mut self, time: u64, key: Vec<u8>, line: Vec<u8>) -> std::io::Result<()> {
+        if self.changes {
+            return self.apply(time, key, line, 1);
+        }
+        self.updates += 1;
+        self.live.remove(&key);
+        self.log.push(key, line)
+    }
+
     /// Writes what is held as sorted runs; returns nothing, the runs stay in the parts directory.
     pub fn finish(self) -> std::io::Result<()> {
-        let KeyedView {
-            changes,
-            live,
-            log,
-            dir,
-            prefix,
-            spill_bytes,
-            ..
-        } = self;
-        if changes {
-            log.finish()?;
-            return Ok(());
-        }
-        let mut runs = SortedRuns::new(dir, prefix, spill_bytes);
+        let KeyedView { live, mut log, .. } = self;
         for (k, l) in live {
-            runs.push(k, l)?;
+            log.push(k, l)?;
         }
-        runs.finish()?;
+        log.finish()?;
         Ok(())
     }
 }
@@ -88,6 +89,40 @@ impl KeyedView {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn settled_records_spill_and_replace_what_was_live() {
+        let dir = tempfile::tempdir().unwrap();
+        // A limit of a few records: settled records must not stay in memory.
+        let mut v = KeyedView::new(dir.path().to_path_buf(), "b.w0".into(), false, 64);
+        v.apply(0, b"k05".to_vec(), b"provisional".to_vec(), 1)
+            .unwrap();
+        for i in (0..20).rev() {
+            let k = format!("k{i:02}").into_bytes();
+            v.settle(1, k, format!("final {i}").into_bytes()).unwrap();
+        }
+        // The provisional line's retraction after its final replacement changes nothing.
+        v.apply(1, b"k05".to_vec(), b"provisional".to_vec(), -1)
+            .unwrap();
+        v.apply(1, b"live".to_vec(), b"open".to_vec(), 1).unwrap();
+        assert_eq!(v.live.len(), 1);
+        let mut runs: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        assert!(runs.len() > 1, "settled records spilled in runs: {runs:?}");
+        v.finish().unwrap();
+        runs = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .collect();
+        let out = dir.path().join("out.csv");
+        crate::dir::runs::merge_runs(&runs, None, &out).unwrap();
+        let mut expected: Vec<String> = (0..20).map(|i| format!("final {i}")).collect();
+        expected.push("open".into());
+        let text = std::fs::read_to_string(&out).unwrap();
+        assert_eq!(text.lines().collect::<Vec<_>>(), expected);
+    }
 
     #[test]
     fn retraction_of_another_value_keeps_the_new_one() {

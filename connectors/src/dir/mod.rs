@@ -75,7 +75,14 @@ pub struct DirConfig {
     pub views: BTreeSet<View>,
     /// Write `{stem}.changes.*` update logs instead of final state.
     pub changes: bool,
+    /// Memory each sorted view holds per worker before it spills a sorted run
+    /// (`output.sort_memory_bytes`; [`DEFAULT_SORT_MEMORY_BYTES`] unless set).
+    pub sort_memory_bytes: usize,
 }
+
+/// Default of `output.sort_memory_bytes`: large enough that a million-tick run spills nothing,
+/// small enough that the final bars of a long run do not grow memory (they spill in runs).
+pub const DEFAULT_SORT_MEMORY_BYTES: usize = 32 << 20;
 
 impl DirConfig {
     /// Parses `PATH[?views=a,b]` (the part after `dir:`); every problem is reported.
@@ -112,6 +119,7 @@ impl DirConfig {
             path: path.into(),
             views,
             changes,
+            sort_memory_bytes: DEFAULT_SORT_MEMORY_BYTES,
         })
     }
 }

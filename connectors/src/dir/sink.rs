@@ -13,7 +13,6 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 const PARTS_DIR: &str = ".tickflow-parts";
-const SPILL_BYTES: usize = 256 << 20;
 
 /// One worker's share of a `dir:` output.
 pub struct DirSink {
@@ -64,7 +63,7 @@ impl DirSink {
             SortedRuns::new(
                 dir.clone(),
                 format!("{}.w{worker}", stem(v, cfg.changes)),
-                SPILL_BYTES,
+                cfg.sort_memory_bytes,
             )
         };
         let keyed = |v: View| {
@@ -73,7 +72,7 @@ impl DirSink {
                     dir.clone(),
                     format!("{}.w{worker}", stem(v, cfg.changes)),
                     cfg.changes,
-                    SPILL_BYTES,
+                    cfg.sort_memory_bytes,
                 )
             })
         };
@@ -143,16 +142,17 @@ impl DirSink {
     /// Renders and applies one keyed-view update (a change log line ends with its diff).
     fn keyed(
         view: &mut Option<KeyedView>,
-        changes: bool,
         time: u64,
         key: Vec<u8>,
         mut line: String,
         json: bool,
         diff: i64,
+        settled: bool,
     ) -> Result<bool, SinkError> {
         let Some(v) = view.as_mut() else {
             return Ok(false);
         };
+        let changes = v.changes();
         if changes {
             if json {
                 line.pop();
@@ -161,7 +161,11 @@ impl DirSink {
                 line.push_str(&format!(",{diff}"));
             }
         }
-        v.apply(time, key, line.into_bytes(), diff)?;
+        if settled && diff > 0 && !changes {
+            v.settle(time, key, line.into_bytes())?;
+        } else {
+            v.apply(time, key, line.into_bytes(), diff)?;
+        }
         Ok(true)
     }
 
@@ -214,15 +218,14 @@ impl Sink for DirSink {
             Update::Bar(b, diff) => {
                 let mut line = String::with_capacity(256);
                 b.push_csv(&mut line);
-                let changes = self.cfg.changes;
                 if Self::keyed(
                     &mut self.bars,
-                    changes,
                     time,
                     Self::bar_key(b),
                     line,
                     false,
                     diff,
+                    b.is_final, // a final bar never changes again
                 )? {
                     *self.counts.entry("bars").or_default() += 1;
                 }
@@ -230,18 +233,16 @@ impl Sink for DirSink {
             Update::Latest(l, diff) => {
                 let mut line = String::with_capacity(160);
                 l.push_csv(&mut line);
-                let changes = self.cfg.changes;
                 let key = Self::latest_key(l);
-                if Self::keyed(&mut self.latest, changes, time, key, line, false, diff)? {
+                if Self::keyed(&mut self.latest, time, key, line, false, diff, false)? {
                     *self.counts.entry("latest").or_default() += 1;
                 }
             }
             Update::Curve(p, diff) => {
                 let mut line = String::with_capacity(256);
                 push_curve_point_json(&mut line, p);
-                let changes = self.cfg.changes;
                 let key = Self::curve_key(p);
-                if Self::keyed(&mut self.curves, changes, time, key, line, true, diff)? {
+                if Self::keyed(&mut self.curves, time, key, line, true, diff, false)? {
                     *self.counts.entry("curves").or_default() += 1;
                 }
             }
@@ -273,7 +274,7 @@ impl Sink for DirSink {
         let mut ticks = SortedRuns::new(
             dir,
             format!("{}.w{}", stem(View::Ticks, false), self.worker),
-            SPILL_BYTES,
+            self.cfg.sort_memory_bytes,
         );
         for t in self.ticks.values() {
             self.line.clear();

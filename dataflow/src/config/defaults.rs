@@ -92,7 +92,7 @@ impl Default for OutputConfig {
             changes: false,
             flush_interval_ms: SECOND_MS,
             retry_max_backoff_ms: 30 * SECOND_MS,
-            sort_memory_bytes: 256 * MIB,
+            sort_memory_bytes: connectors::dir::DEFAULT_SORT_MEMORY_BYTES as u64,
         }
     }
 }

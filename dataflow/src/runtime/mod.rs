@@ -355,8 +355,15 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
         let mut setup_errors = Vec::new();
         for o in &opts.outputs {
             match o {
-                OutputSpec::Dir(d) => match DirSink::new(Arc::new(d.clone()), feeds.clone(), index)
-                {
+                OutputSpec::Dir(d) => match DirSink::new(
+                    Arc::new(DirConfig {
+                        sort_memory_bytes: usize::try_from(opts.sinks.sort_memory_bytes)
+                            .unwrap_or(usize::MAX),
+                        ..d.clone()
+                    }),
+                    feeds.clone(),
+                    index,
+                ) {
                     Ok(s) => sinks.push(Box::new(s)),
                     Err(e) => setup_errors.push(e.to_string()),
                 },

@@ -70,6 +70,9 @@ pub struct SinkOptions {
     /// Cap of the exponential backoff between retries of an unavailable sink
     /// (`output.retry_max_backoff_ms`).
     pub retry_max_backoff_ms: u64,
+    /// Memory each sorted view of a `dir:` sink holds per worker before it spills a sorted
+    /// run (`output.sort_memory_bytes`).
+    pub sort_memory_bytes: u64,
 }
 
 impl Default for SinkOptions {
@@ -79,6 +82,7 @@ impl Default for SinkOptions {
             redis: Default::default(),
             flush_interval_ms: 1_000,
             retry_max_backoff_ms: 30_000,
+            sort_memory_bytes: connectors::dir::DEFAULT_SORT_MEMORY_BYTES as u64,
         }
     }
 }

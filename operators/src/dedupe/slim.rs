@@ -5,8 +5,10 @@
 //! [`Slim::rebuild`] gives back exactly the tick that was emitted (a retraction must name the
 //! old tick field for field): the identity key comes from the entry, the shared fields from the
 //! template unless the tick's own differed (then they are kept boxed in the slim form).
-//! Optional numbers are stored as `f64` plus a presence bit, so the form is about 60 % of a
-//! [`Tick`].
+//! Optional numbers are stored as `f64` plus a presence bit — the volume inline, the rarely
+//! present ones (components, bid, ask) boxed and only when one is present — so the form is
+//! about half a [`Tick`] (dedupe holds one per identity for as long as its largest window is
+//! open: an hour and more for `1h` bars).
 
 use crate::model::{Components, Enrichment, EpochMs, Market, QualityFlags, SourcePos, Sym, Tick};
 use std::sync::Arc;
@@ -40,22 +42,24 @@ impl Shared {
     }
 }
 
-/// Positions in [`Slim::nums`].
+/// Bits of [`Slim::present`]; all but [`VOLUME`] are also positions in [`Slim::extra`].
 const ENERGY: usize = 0;
 const CONGESTION: usize = 1;
 const LOSS: usize = 2;
 const GHG: usize = 3;
-const VOLUME: usize = 4;
-const BID: usize = 5;
-const ASK: usize = 6;
+const BID: usize = 4;
+const ASK: usize = 5;
+const VOLUME: usize = 6;
 
 /// The per-tick fields of an emitted tick, without its identity key.
 #[derive(Clone, Debug, PartialEq)]
 pub(super) struct Slim {
     price: f64,
-    /// Energy, congestion, loss, ghg, volume, bid, ask; `0.0` where absent.
-    nums: [f64; 7],
-    /// Bit `i` set when `nums[i]` is present.
+    /// The volume; `0.0` when absent.
+    volume: f64,
+    /// Energy, congestion, loss, ghg, bid, ask (`0.0` where absent); `None` when all are.
+    extra: Option<Box<[f64; 6]>>,
+    /// Bit `i` set when number `i` is present.
     present: u8,
     pub(super) flags: QualityFlags,
     pub(super) version: u64,
@@ -95,26 +99,27 @@ pub(super) fn rank(t: &Tick) -> Rank {
 impl Slim {
     /// The slim form of `t`, sharing what it can with `template`.
     pub(super) fn of(t: &Tick, template: &Tick) -> Slim {
-        let mut nums = [0.0; 7];
-        let mut present = 0u8;
+        let mut extra = [0.0; 6];
+        let mut present = u8::from(t.volume.is_some()) << VOLUME;
         let c = &t.components;
         for (i, v) in [
             (ENERGY, c.energy),
             (CONGESTION, c.congestion),
             (LOSS, c.loss),
             (GHG, c.ghg),
-            (VOLUME, t.volume),
             (BID, t.bid),
             (ASK, t.ask),
         ] {
-            if let (Some(v), Some(slot)) = (v, nums.get_mut(i)) {
+            if let (Some(v), Some(slot)) = (v, extra.get_mut(i)) {
                 *slot = v;
                 present |= 1 << i;
             }
         }
+        let any_extra = present & !(1 << VOLUME) != 0;
         Slim {
             price: t.price,
-            nums,
+            volume: t.volume.unwrap_or(0.0),
+            extra: any_extra.then(|| Box::new(extra)),
             present,
             flags: t.flags,
             version: t.version,
@@ -127,9 +132,13 @@ impl Slim {
     }
 
     fn num(&self, i: usize) -> Option<f64> {
-        (self.present & (1 << i) != 0)
-            .then(|| self.nums.get(i).copied())
-            .flatten()
+        if self.present & (1 << i) == 0 {
+            return None;
+        }
+        if i == VOLUME {
+            return Some(self.volume);
+        }
+        self.extra.as_ref().and_then(|x| x.get(i).copied())
     }
 
     /// The value bits (as [`value_bits`] of the rebuilt tick).

@@ -290,3 +290,10 @@ fn release_across_chunks_keeps_later_identities() {
     assert_eq!(core.insert(t), Arrival::Duplicate);
     assert_eq!(core.len(), 400);
 }
+
+#[test]
+fn held_identities_stay_compact() {
+    // Dedupe holds one entry per identity while its largest window is open (over an hour of
+    // ticks with 1h bars): its size is the pipeline's memory per held tick (BENCHMARKS.md).
+    assert!(std::mem::size_of::<super::chunks::Entry>() <= 152);
+}

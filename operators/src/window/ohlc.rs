@@ -2,7 +2,7 @@
 //!
 //! Definitions (SPEC §3), all functions of the *multiset of live ticks* only:
 //! - **open / close**: price of the earliest / latest tick ordered by (interval_start,
-//!   interval_end, trade_id — none first —, source position), then price, volume and version so
+//!   interval_end, trade_id — none first —, source position), then price, volume (fixed point) and version so
 //!   the order is total; **high / low** by `f64::total_cmp`.
 //! - **volume**: Σ volume over ticks with a volume, `None` when no tick has one. **vwap**:
 //!   Σ price·volume / Σ volume over the ticks with a volume; `None` without volume or when the
@@ -61,7 +61,7 @@ impl Fixed {
     pub(crate) fn of(e: &Entry) -> Fixed {
         Fixed {
             price: i128::from(e.price_fx),
-            volume: e.volume.is_some().then_some(i128::from(e.volume_fx)),
+            volume: e.has_volume.then_some(i128::from(e.volume_fx)),
         }
     }
 }
@@ -75,13 +75,17 @@ pub(crate) struct Entry {
     trade_id: Option<Sym>,
     source: SourcePos,
     price: f64,
-    volume: Option<f64>,
     /// `fixed(price)` and `fixed(volume)` (0 without a volume), converted once per tick: bars
-    /// of every interval (and lazy rebuilds, retractions) reuse them.
+    /// of every interval (and lazy rebuilds, retractions) reuse them. The volume itself is
+    /// not kept (96 bytes an entry instead of 112: the pool holds every tick of the open
+    /// windows); where it decides anything — matching a retraction, the last tie-break of
+    /// the order — its fixed-point form does, next to the version, which already tells two
+    /// arrivals of one identity apart.
     price_fx: i64,
     volume_fx: i64,
     version: u64,
     pub(crate) mask: u8,
+    has_volume: bool,
 }
 
 impl Entry {
@@ -92,11 +96,11 @@ impl Entry {
             trade_id: t.trade_id.clone(),
             source: t.source,
             price: t.price,
-            volume: t.volume,
             price_fx: fixed(t.price),
             volume_fx: t.volume.map_or(0, fixed),
             version: t.version,
             mask,
+            has_volume: t.volume.is_some(),
         }
     }
 
@@ -106,7 +110,8 @@ impl Entry {
             && self.end == t.interval_end_ms
             && self.source == t.source
             && self.price.to_bits() == t.price.to_bits()
-            && self.volume.map(f64::to_bits) == t.volume.map(f64::to_bits)
+            && self.has_volume == t.volume.is_some()
+            && self.volume_fx == t.volume.map_or(0, fixed)
             && self.version == t.version
             && self.trade_id == t.trade_id
     }
@@ -118,7 +123,7 @@ impl Entry {
             .cmp(&(o.start, o.end, &o.trade_id, o.source))
             .then_with(|| self.price.total_cmp(&o.price))
             .then_with(|| {
-                let v = |e: &Entry| e.volume.map(f64::to_bits);
+                let v = |e: &Entry| e.has_volume.then_some(e.volume_fx);
                 (v(self), self.version).cmp(&(v(o), o.version))
             })
     }

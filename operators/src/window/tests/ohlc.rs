@@ -243,3 +243,10 @@ fn fixed_point_rounding_matches_f64_round() {
     }
     assert_eq!(super::fixed(f64::NAN), 0);
 }
+
+#[test]
+fn pool_entries_stay_compact() {
+    // The bars' pool holds one entry per tick of the open windows (over an hour of ticks with
+    // 1h bars): its size is part of the pipeline's memory per held tick (BENCHMARKS.md).
+    assert!(std::mem::size_of::<crate::window::ohlc::Entry>() <= 96);
+}
