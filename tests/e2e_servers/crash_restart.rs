@@ -24,9 +24,7 @@
 use super::{tickflow, Target};
 use connectors::kafka::mock::MockBroker;
 use rdkafka::config::ClientConfig;
-use rdkafka::consumer::{BaseConsumer, Consumer};
 use rdkafka::producer::{BaseProducer, BaseRecord, Producer};
-use rdkafka::{Offset, TopicPartitionList};
 use serde_json::Value;
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -119,23 +117,15 @@ fn committed(bootstrap: &str, group: &str) -> Vec<i64> {
 
 /// The committed offsets of `group` for every partition of `topic` (-1: none).
 pub(super) fn committed_in(bootstrap: &str, group: &str, topic: &str, partitions: i32) -> Vec<i64> {
-    let c: BaseConsumer = ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", group)
-        .create()
-        .expect("consumer");
-    let mut list = TopicPartitionList::new();
-    for p in 0..partitions {
-        list.add_partition(topic, p);
-    }
-    let got = c
-        .committed_offsets(list, Duration::from_secs(10))
-        .expect("committed offsets");
-    (0..partitions)
-        .map(|p| match got.find_partition(topic, p).map(|e| e.offset()) {
-            Some(Offset::Offset(o)) => o,
-            _ => -1,
-        })
+    let settings = connectors::kafka::KafkaSettings {
+        bootstrap: bootstrap.into(),
+        consumer_group: group.into(),
+        ..Default::default()
+    };
+    connectors::kafka::committed_offsets(&settings, topic, partitions)
+        .expect("committed offsets")
+        .into_iter()
+        .map(|o| o.unwrap_or(-1))
         .collect()
 }
 

@@ -25,6 +25,6 @@ pub use commit::commit_positions;
 pub use committer::Committer;
 pub use config::{KafkaSettings, KafkaTopics, OffsetReset, Password};
 pub use plan::{KafkaPlan, KafkaPlanError, PartitionPlan};
-pub use resume::{read_marks, Marks, ResumeMark};
+pub use resume::{committed_offsets, read_marks, Marks, ResumeMark};
 pub use sink::KafkaSink;
 pub use source::{CommitError, KafkaReadOptions, KafkaReader, PartitionLag};

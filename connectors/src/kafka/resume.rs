@@ -95,6 +95,33 @@ pub fn read_marks(settings: &KafkaSettings, plan: &KafkaPlan) -> Result<Marks, S
     Ok(marks)
 }
 
+/// The offsets committed in the consumer group of `settings` for partitions `0..partitions`
+/// of `topic` (`None`: nothing committed) — what a restarted job resumes from, for
+/// operators and tests (`read_marks` reads the resume marks stored beside them).
+pub fn committed_offsets(
+    settings: &KafkaSettings,
+    topic: &str,
+    partitions: i32,
+) -> Result<Vec<Option<i64>>, String> {
+    let consumer: BaseConsumer = settings
+        .consumer_config()
+        .create()
+        .map_err(|e| format!("cannot create the consumer: {e}"))?;
+    let mut asked = TopicPartitionList::new();
+    for p in 0..partitions {
+        asked.add_partition(topic, p);
+    }
+    let got = consumer
+        .committed_offsets(asked, TIMEOUT)
+        .map_err(|e| format!("committed offsets: {e}"))?;
+    Ok((0..partitions)
+        .map(|p| match got.find_partition(topic, p).map(|e| e.offset()) {
+            Some(rdkafka::Offset::Offset(o)) => Some(o),
+            _ => None,
+        })
+        .collect())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

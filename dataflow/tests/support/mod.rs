@@ -85,24 +85,10 @@ pub fn send_csv(producer: &rdkafka::producer::BaseProducer, topic: &str, p: i32,
 
 /// The committed offsets of `group` for partitions `0..partitions` of `topic` (`None`: none).
 pub fn committed(bootstrap: &str, group: &str, topic: &str, partitions: i32) -> Vec<Option<i64>> {
-    use rdkafka::consumer::{BaseConsumer, Consumer};
-    use rdkafka::{Offset, TopicPartitionList};
-    let c: BaseConsumer = rdkafka::config::ClientConfig::new()
-        .set("bootstrap.servers", bootstrap)
-        .set("group.id", group)
-        .create()
-        .expect("consumer");
-    let mut list = TopicPartitionList::new();
-    for p in 0..partitions {
-        list.add_partition(topic, p);
-    }
-    let got = c
-        .committed_offsets(list, std::time::Duration::from_secs(10))
-        .expect("committed offsets");
-    (0..partitions)
-        .map(|p| match got.find_partition(topic, p).map(|e| e.offset()) {
-            Some(Offset::Offset(o)) => Some(o),
-            _ => None,
-        })
-        .collect()
+    let settings = connectors::kafka::KafkaSettings {
+        bootstrap: bootstrap.into(),
+        consumer_group: group.into(),
+        ..Default::default()
+    };
+    connectors::kafka::committed_offsets(&settings, topic, partitions).expect("committed offsets")
 }
