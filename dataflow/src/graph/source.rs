@@ -9,6 +9,12 @@
 //! worker (the live reference source keeps its capability at or below it), whose activators are
 //! woken whenever it advances or the reader is done.
 //!
+//! **Flow control** (bounded runs): with `ahead = Some((probe, n))` the source hands out no
+//! document while `probe` — the end of the dataflow — has not completed the times more than `n`
+//! batch numbers behind its own. Without it a worker whose share reads faster parsed document
+//! after document whose ticks then waited for the slower worker (the frontier is the minimum
+//! over all workers): `-w 2` held about twice the memory of `-w 1`.
+//!
 //! **Stopping.** When `stop()` turns true (SIGTERM, see `runtime::shutdown`) the source stops
 //! handing out documents and releases its capability as if its share had ended, so the dataflow
 //! drains; the documents already handed out are processed to the end. Every document handed
@@ -19,6 +25,7 @@ use operators::model::RawDocument;
 use std::cell::RefCell;
 use std::rc::Rc;
 use timely::dataflow::operators::generic::operator::source;
+use timely::dataflow::ProbeHandle;
 use timely::dataflow::{Scope, Stream};
 use timely::scheduling::Activator;
 
@@ -86,6 +93,7 @@ pub fn read_documents<'scope>(
     progress: SourceProgress,
     tracker: super::SharedTracker,
     stop: fn() -> bool,
+    ahead: Option<(ProbeHandle<u64>, u64)>,
 ) -> Stream<'scope, u64, Vec<RawDocument>> {
     source(scope, "ReadDocuments", move |capability, info| {
         let activator = scope.activator_for(info.address);
@@ -102,6 +110,13 @@ pub fn read_documents<'scope>(
                 cap = None;
                 progress.finish();
                 return;
+            }
+            if let Some((probe, n)) = &ahead {
+                if probe.less_than(&c.time().saturating_sub(*n)) {
+                    // Downstream is behind: look again at the next step (no new document).
+                    activator.activate();
+                    return;
+                }
             }
             for _ in 0..DOCS_PER_ACTIVATION {
                 match reader.poll() {

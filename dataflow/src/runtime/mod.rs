@@ -55,7 +55,10 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use timely::dataflow::operators::core::Filter;
-use timely::dataflow::operators::Concatenate;
+use timely::dataflow::operators::{Concatenate, Probe};
+
+/// How many batch numbers a bounded run's source may read past what the views completed.
+const READ_AHEAD_BATCHES: u64 = 2;
 
 /// Why a run failed before or while running.
 #[derive(Debug, thiserror::Error)]
@@ -425,12 +428,18 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
             };
         worker.dataflow::<u64, _, _>(|scope| {
             let progress = SourceProgress::default();
+            // Bounded runs of several workers: the source reads at most READ_AHEAD_BATCHES
+            // past what the views completed (graph::source "Flow control"). One worker cannot
+            // run ahead of another; followed runs number rounds by the clock, so a bound in
+            // rounds would stall them.
+            let probe = timely::dataflow::ProbeHandle::new();
             let docs = read_documents(
                 scope,
                 reader,
                 progress.clone(),
                 tracker.clone(),
                 shutdown::requested,
+                (!opts_follow && workers_total > 1).then(|| (probe.clone(), READ_AHEAD_BATCHES)),
             );
             let reference_changes = live_reference(scope, live, progress, refresh);
             let parsed = docs.normalize_with_reference(
@@ -449,7 +458,7 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
             let accepted = track_accepted(judged.accepted, tracker.clone());
             let marks = track_marks(judged.marks, tracker.clone());
             let changes = accepted.dedupe(marks.clone(), policy.clone(), stats.dedupe.clone());
-            let views = changes.clone().maintain_views(
+            let mut views = changes.clone().maintain_views(
                 marks,
                 ViewsConfig {
                     policy: policy.clone(),
@@ -459,6 +468,7 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
                 },
                 stats.views.clone(),
             );
+            views.bars = views.bars.probe_with(&probe);
             let forward = views
                 .latest
                 .clone()
