@@ -161,7 +161,7 @@ impl DirSink {
                 line.push_str(&format!(",{diff}"));
             }
         }
-        if settled && diff > 0 && !changes {
+        if settled && diff > 0 {
             v.settle(time, key, line.into_bytes())?;
         } else {
             v.apply(time, key, line.into_bytes(), diff)?;

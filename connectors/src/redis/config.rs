@@ -24,6 +24,9 @@ pub struct RedisConfig {
     pub ship_interval_ms: u64,
 }
 
+/// Default of `redis.ship_interval_ms`.
+pub const DEFAULT_SHIP_INTERVAL_MS: u64 = 10;
+
 impl Default for RedisConfig {
     fn default() -> Self {
         RedisConfig {
@@ -33,7 +36,7 @@ impl Default for RedisConfig {
             ttl_seconds: 0,
             timeout_ms: 10_000,
             batch_max_keys: 10_000,
-            ship_interval_ms: 10,
+            ship_interval_ms: DEFAULT_SHIP_INTERVAL_MS,
         }
     }
 }

@@ -11,7 +11,7 @@ pub mod keys;
 pub mod script;
 mod sink;
 
-pub use config::RedisConfig;
+pub use config::{RedisConfig, DEFAULT_SHIP_INTERVAL_MS};
 pub use sink::RedisSink;
 
 #[cfg(test)]

@@ -370,8 +370,7 @@ impl Sink for RedisSink {
         // the sink and of Redis at 50k ticks/s). Curve points at most every SHIP_INTERVAL:
         // interpolated points (no data version) apply in write order, so a re-delivery
         // re-publishes every intermediate state that was handed over (docs/design.md, Redis).
-        let since_values = self.last_value_ship.elapsed();
-        if since_values < Duration::from_millis(self.cfg.ship_interval_ms) {
+        if self.last_value_ship.elapsed() < Duration::from_millis(self.cfg.ship_interval_ms) {
             return Ok(());
         }
         self.last_value_ship = std::time::Instant::now();

@@ -175,7 +175,7 @@ impl Default for RedisConfig {
             url: SecretUrl::new("redis://localhost:6379/0"),
             ca_path: PathBuf::new(),
             key_prefix: String::new(),
-            ship_interval_ms: 10,
+            ship_interval_ms: connectors::redis::DEFAULT_SHIP_INTERVAL_MS,
         }
     }
 }

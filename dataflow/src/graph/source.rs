@@ -9,7 +9,7 @@
 //! worker (the live reference source keeps its capability at or below it), whose activators are
 //! woken whenever it advances or the reader is done.
 //!
-//! **Flow control** (bounded runs): with `ahead = Some((probe, n))` the source hands out no
+//! **Flow control** (bounded runs of several workers): with `ahead = Some((probe, n))` the source hands out no
 //! document while `probe` — the end of the dataflow — has not completed the times more than `n`
 //! batch numbers behind its own. Without it a worker whose share reads faster parsed document
 //! after document whose ticks then waited for the slower worker (the frontier is the minimum

@@ -2,8 +2,8 @@
 //!
 //! Definitions (SPEC §3), all functions of the *multiset of live ticks* only:
 //! - **open / close**: price of the earliest / latest tick ordered by (interval_start,
-//!   interval_end, trade_id — none first —, source position), then price, volume (fixed point) and version so
-//!   the order is total; **high / low** by `f64::total_cmp`.
+//!   interval_end, trade_id — none first —, source position), then price, volume (fixed
+//!   point) and version so the order is total; **high / low** by `f64::total_cmp`.
 //! - **volume**: Σ volume over ticks with a volume, `None` when no tick has one. **vwap**:
 //!   Σ price·volume / Σ volume over the ticks with a volume; `None` without volume or when the
 //!   volumes sum to zero.

@@ -52,6 +52,17 @@ impl Recorder {
 }
 
 /// A hand-over of one row of one byte `b` to `table`.
+/// Polls until hand-over `mark` is durable (true), for at most about a second.
+fn durable_within_a_second(buf: &InsertBuffer, mark: u64) -> bool {
+    for _ in 0..500 {
+        if buf.durable(mark).unwrap() {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(2));
+    }
+    buf.durable(mark).unwrap()
+}
+
 fn one(table: TableId, b: u8) -> Tables {
     let mut t = Tables::default();
     t.body_mut(table).push(b);
@@ -82,13 +93,7 @@ fn hand_overs_wait_for_a_flush_and_then_go_as_one_insert_per_table() {
     assert_eq!(r.count(), 0);
     assert!(!buf.durable(mark).unwrap());
     buf.request(mark).unwrap();
-    for _ in 0..500 {
-        if buf.durable(mark).unwrap() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    assert!(buf.durable(mark).unwrap());
+    assert!(durable_within_a_second(&buf, mark));
     // The bars appended after `mark` may or may not be in the same insert.
     assert_eq!(r.delivered(TableId::Ticks), (0..100).collect::<Vec<u8>>());
     let last = buf.handed().unwrap();
@@ -112,13 +117,7 @@ fn a_full_table_is_inserted_without_a_flush() {
             .append(&mut one(TableId::Latest, b), limits.max_bytes)
             .unwrap();
     }
-    for _ in 0..500 {
-        if buf.durable(mark).unwrap() {
-            break;
-        }
-        std::thread::sleep(Duration::from_millis(2));
-    }
-    assert!(buf.durable(mark).unwrap());
+    assert!(durable_within_a_second(&buf, mark));
     assert_eq!(r.delivered(TableId::Latest), (0..10).collect::<Vec<u8>>());
 }
 
