@@ -1,6 +1,6 @@
 //! Test-only helpers: a tick builder and a seeded random generator for oracle tests.
 
-use crate::model::{Components, Market, QualityFlags, SourcePos, Sym, Tick};
+use crate::model::{Market, QualityFlags, SourcePos, Sym, Tick};
 use std::sync::Arc;
 
 /// A tick of `instrument` (PJM market, tenant `default`) over `[start, end)` at `price`.
@@ -15,10 +15,8 @@ pub(crate) fn tick(instrument: &str, start: i64, end: i64, price: f64) -> Tick {
         interval_start_ms: start,
         interval_end_ms: end,
         price,
-        components: Components::default(),
         volume: None,
-        bid: None,
-        ask: None,
+        extras: Default::default(),
         trade_id: None,
         revision: 0,
         version: 1,

@@ -5,12 +5,12 @@
 //! [`Slim::rebuild`] gives back exactly the tick that was emitted (a retraction must name the
 //! old tick field for field): the identity key comes from the entry, the shared fields from the
 //! template unless the tick's own differed (then they are kept boxed in the slim form).
-//! Optional numbers are stored as `f64` plus a presence bit — the volume inline, the rarely
-//! present ones (components, bid, ask) boxed and only when one is present — so the form is
+//! The volume is stored as `f64` plus a presence flag, and the rarely present numbers
+//! (components, bid, ask) stay in the tick's own [`Extras`] box (none when absent) — so the form is
 //! about half a [`Tick`] (dedupe holds one per identity for as long as its largest window is
 //! open: an hour and more for `1h` bars).
 
-use crate::model::{Components, Enrichment, EpochMs, Market, QualityFlags, SourcePos, Sym, Tick};
+use crate::model::{Enrichment, EpochMs, Extras, Market, QualityFlags, SourcePos, Sym, Tick};
 use std::sync::Arc;
 
 /// The instrument-level fields of a tick that differ from its instrument's template.
@@ -42,25 +42,15 @@ impl Shared {
     }
 }
 
-/// Bits of [`Slim::present`]; all but [`VOLUME`] are also positions in [`Slim::extra`].
-const ENERGY: usize = 0;
-const CONGESTION: usize = 1;
-const LOSS: usize = 2;
-const GHG: usize = 3;
-const BID: usize = 4;
-const ASK: usize = 5;
-const VOLUME: usize = 6;
-
 /// The per-tick fields of an emitted tick, without its identity key.
 #[derive(Clone, Debug, PartialEq)]
 pub(super) struct Slim {
     price: f64,
     /// The volume; `0.0` when absent.
     volume: f64,
-    /// Energy, congestion, loss, ghg, bid, ask (`0.0` where absent); `None` when all are.
-    extra: Option<Box<[f64; 6]>>,
-    /// Bit `i` set when number `i` is present.
-    present: u8,
+    has_volume: bool,
+    /// Components, bid and ask: the tick's own (boxed only when present).
+    extras: Extras,
     pub(super) flags: QualityFlags,
     pub(super) version: u64,
     revision: u64,
@@ -80,10 +70,14 @@ pub(super) type ValueBits = [u64; 5];
 
 /// The value bits of a tick.
 pub(super) fn value_bits(t: &Tick) -> ValueBits {
-    let c = &t.components;
+    bits(t.price, &t.extras)
+}
+
+fn bits(price: f64, extras: &Extras) -> ValueBits {
+    let c = extras.get().components;
     let b = |x: Option<f64>| x.map_or(u64::MAX - 1, f64::to_bits);
     [
-        t.price.to_bits(),
+        price.to_bits(),
         b(c.energy),
         b(c.congestion),
         b(c.loss),
@@ -99,28 +93,11 @@ pub(super) fn rank(t: &Tick) -> Rank {
 impl Slim {
     /// The slim form of `t`, sharing what it can with `template`.
     pub(super) fn of(t: &Tick, template: &Tick) -> Slim {
-        let mut extra = [0.0; 6];
-        let mut present = u8::from(t.volume.is_some()) << VOLUME;
-        let c = &t.components;
-        for (i, v) in [
-            (ENERGY, c.energy),
-            (CONGESTION, c.congestion),
-            (LOSS, c.loss),
-            (GHG, c.ghg),
-            (BID, t.bid),
-            (ASK, t.ask),
-        ] {
-            if let (Some(v), Some(slot)) = (v, extra.get_mut(i)) {
-                *slot = v;
-                present |= 1 << i;
-            }
-        }
-        let any_extra = present & !(1 << VOLUME) != 0;
         Slim {
             price: t.price,
             volume: t.volume.unwrap_or(0.0),
-            extra: any_extra.then(|| Box::new(extra)),
-            present,
+            has_volume: t.volume.is_some(),
+            extras: t.extras.clone(),
             flags: t.flags,
             version: t.version,
             revision: t.revision,
@@ -131,26 +108,9 @@ impl Slim {
         }
     }
 
-    fn num(&self, i: usize) -> Option<f64> {
-        if self.present & (1 << i) == 0 {
-            return None;
-        }
-        if i == VOLUME {
-            return Some(self.volume);
-        }
-        self.extra.as_ref().and_then(|x| x.get(i).copied())
-    }
-
     /// The value bits (as [`value_bits`] of the rebuilt tick).
     pub(super) fn value_bits(&self) -> ValueBits {
-        let b = |i| self.num(i).map_or(u64::MAX - 1, f64::to_bits);
-        [
-            self.price.to_bits(),
-            b(ENERGY),
-            b(CONGESTION),
-            b(LOSS),
-            b(GHG),
-        ]
+        bits(self.price, &self.extras)
     }
 
     /// The rank (as [`rank`] of the rebuilt tick).
@@ -184,15 +144,8 @@ impl Slim {
             interval_start_ms: key.0,
             interval_end_ms: key.1,
             price: self.price,
-            components: Components {
-                energy: self.num(ENERGY),
-                congestion: self.num(CONGESTION),
-                loss: self.num(LOSS),
-                ghg: self.num(GHG),
-            },
-            volume: self.num(VOLUME),
-            bid: self.num(BID),
-            ask: self.num(ASK),
+            volume: self.has_volume.then_some(self.volume),
+            extras: self.extras.clone(),
             trade_id: key.2.clone(),
             revision: self.revision,
             version: self.version,

@@ -1,7 +1,7 @@
 //! Dedupe core: order independence, corrections, versions, and a seeded oracle.
 use super::slim::ValueBits;
 use super::*;
-use crate::model::{Components, Market, QualityFlags, SourcePos, Sym};
+use crate::model::{Extras, Market, QualityFlags, SourcePos, Sym};
 use std::sync::Arc;
 
 fn tick(price: f64, revision: u64, line: u32) -> Tick {
@@ -15,10 +15,8 @@ fn tick(price: f64, revision: u64, line: u32) -> Tick {
         interval_start_ms: 0,
         interval_end_ms: 3_600_000,
         price,
-        components: Components::default(),
         volume: None,
-        bid: None,
-        ask: None,
+        extras: Default::default(),
         trade_id: None,
         revision,
         version: 1,
@@ -233,12 +231,13 @@ fn many_identities_out_of_order_with_varying_fields_match_the_oracle() {
         t.interval_start_ms = next(2000) as i64 * 60_000;
         t.interval_end_ms = t.interval_start_ms + 60_000;
         if next(3) == 0 {
-            t.components.energy = Some(next(5) as f64);
+            let mut c = t.components();
+            c.energy = Some(next(5) as f64);
+            t.extras = Extras::new(c, t.bid(), t.ask());
             t.volume = Some(next(100) as f64);
         }
         if next(4) == 0 {
-            t.bid = Some(1.5);
-            t.ask = None;
+            t.extras = Extras::new(t.components(), Some(1.5), None);
             t.node = Arc::from("Y");
             t.source_system = Arc::from("other");
             t.market = Market::Miso;

@@ -32,7 +32,8 @@ pub use raw::RawDocument;
 pub use reference::{ReferenceRow, RowKey, Table};
 pub use sym::{ByPtr, Interner, Sym, SymMap};
 pub use tick::{
-    route_hash, Components, Horizon, QualityFlag, QualityFlags, Slot, Tick, TickIdentity,
+    route_hash, Components, ExtraNumbers, Extras, Horizon, QualityFlag, QualityFlags, Slot, Tick,
+    TickIdentity,
 };
 
 /// Milliseconds since the Unix epoch, UTC. Every event time in tickflow has this unit.

@@ -253,14 +253,15 @@ pub fn push_tick_json(out: &mut String, t: &Tick, feeds: &FeedTable, with_wall_c
     push_time(out, t.interval_end_ms);
     out.push_str("\",\"price\":");
     push_num(out, t.price);
+    let x = t.extras.get();
     for (name, v) in [
-        ("energy", t.components.energy),
-        ("congestion", t.components.congestion),
-        ("loss", t.components.loss),
-        ("ghg", t.components.ghg),
+        ("energy", x.components.energy),
+        ("congestion", x.components.congestion),
+        ("loss", x.components.loss),
+        ("ghg", x.components.ghg),
         ("volume", t.volume),
-        ("bid", t.bid),
-        ("ask", t.ask),
+        ("bid", x.bid),
+        ("ask", x.ask),
     ] {
         let _ = write!(out, ",\"{name}\":");
         push_opt_num_json(out, v);

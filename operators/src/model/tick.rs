@@ -35,6 +35,53 @@ impl Components {
     }
 }
 
+/// The numbers a tick may carry beside its price and volume: the price components, the best
+/// bid and the best ask. Boxed, and only when one of them is present: most ticks streamed
+/// through the views carry none, and eight bytes instead of 96 per tick is less memory traffic
+/// in every stage. Equal when the numbers are (an all-absent set is always stored as none).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Extras(Option<Box<ExtraNumbers>>);
+
+/// The numbers of [`Extras`].
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ExtraNumbers {
+    /// Price components.
+    pub components: Components,
+    /// Best bid, when known.
+    pub bid: Option<f64>,
+    /// Best ask, when known.
+    pub ask: Option<f64>,
+}
+
+impl Extras {
+    /// No components, bid or ask.
+    pub const NONE: Extras = Extras(None);
+
+    /// These numbers; boxed only when one is present.
+    pub fn new(components: Components, bid: Option<f64>, ask: Option<f64>) -> Extras {
+        let n = ExtraNumbers {
+            components,
+            bid,
+            ask,
+        };
+        if components.is_empty() && bid.is_none() && ask.is_none() {
+            Extras(None)
+        } else {
+            Extras(Some(Box::new(n)))
+        }
+    }
+
+    /// Only price components.
+    pub fn components(components: Components) -> Extras {
+        Extras::new(components, None, None)
+    }
+
+    /// The numbers (all absent for none).
+    pub fn get(&self) -> ExtraNumbers {
+        self.0.as_deref().copied().unwrap_or_default()
+    }
+}
+
 /// One quality flag (SPEC §3).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[repr(u16)]
@@ -149,14 +196,11 @@ pub struct Tick {
     pub interval_end_ms: EpochMs,
     /// Total price (LMP/SPP) in $/MWh.
     pub price: f64,
-    /// Price components.
-    pub components: Components,
     /// Traded volume (MWh or contracts), when known.
     pub volume: Option<f64>,
-    /// Best bid, when known.
-    pub bid: Option<f64>,
-    /// Best ask, when known.
-    pub ask: Option<f64>,
+    /// Price components, best bid and best ask ([`Tick::components`], [`Tick::bid`],
+    /// [`Tick::ask`]).
+    pub extras: Extras,
     /// Trade id, part of the identity when present.
     pub trade_id: Option<Sym>,
     /// Publisher's revision (PJM `version_nbr`; default 0).
@@ -245,7 +289,22 @@ impl Tick {
 
     /// True when `other` carries the same value (price and components, SPEC §3 "equal in value").
     pub fn same_value(&self, other: &Tick) -> bool {
-        self.price.to_bits() == other.price.to_bits() && self.components == other.components
+        self.price.to_bits() == other.price.to_bits() && self.components() == other.components()
+    }
+
+    /// The price components (all absent when the tick has none).
+    pub fn components(&self) -> Components {
+        self.extras.get().components
+    }
+
+    /// The best bid, when known.
+    pub fn bid(&self) -> Option<f64> {
+        self.extras.0.as_ref().and_then(|x| x.bid)
+    }
+
+    /// The best ask, when known.
+    pub fn ask(&self) -> Option<f64> {
+        self.extras.0.as_ref().and_then(|x| x.ask)
     }
 
     /// A stable 64-bit hash of (tenant, instrument) for routing: equal on every process.
@@ -261,4 +320,30 @@ pub fn route_hash(tenant: &str, instrument: &str) -> u64 {
     tenant.hash(&mut h);
     instrument.hash(&mut h);
     h.finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every stage streams whole ticks: keep them small (components, bid and ask are boxed).
+    #[test]
+    fn a_tick_stays_small() {
+        let size = std::mem::size_of::<Tick>();
+        assert!(size <= 216, "Tick grew to {size} bytes");
+    }
+
+    #[test]
+    fn extras_are_boxed_only_when_a_number_is_present() {
+        assert_eq!(Extras::new(Components::default(), None, None), Extras::NONE);
+        let c = Components {
+            loss: Some(-0.5),
+            ..Components::default()
+        };
+        let x = Extras::new(c, None, Some(2.0));
+        assert_ne!(x, Extras::NONE);
+        let n = x.get();
+        assert_eq!((n.components, n.bid, n.ask), (c, None, Some(2.0)));
+        assert_eq!(Extras::NONE.get(), ExtraNumbers::default());
+    }
 }

@@ -38,7 +38,7 @@ pub(super) fn parse_bytes(format: Option<super::Format>, bytes: &[u8]) -> super:
 #[cfg(test)]
 pub(super) fn assert_identity(out: &super::ParseOutput) {
     for t in &out.ticks {
-        let c = t.components;
+        let c = t.components();
         let sum = c.energy.unwrap_or(f64::NAN)
             + c.congestion.unwrap_or(f64::NAN)
             + c.loss.unwrap_or(f64::NAN);

@@ -32,7 +32,7 @@ pub use simple_csv::SimpleCsvHeader;
 pub use zipdoc::unzip_members;
 
 use crate::model::{
-    Components, DeadLetter, EpochMs, ErrorCode, FeedInfo, Interner, Market, QualityFlag,
+    Components, DeadLetter, EpochMs, ErrorCode, Extras, FeedInfo, Interner, Market, QualityFlag,
     QualityFlags, SourcePos, Stage, Sym, Tick,
 };
 
@@ -167,10 +167,8 @@ impl ParseCtx {
             interval_start_ms: d.start_ms,
             interval_end_ms: d.end_ms,
             price: d.price,
-            components: d.components,
             volume: None,
-            bid: None,
-            ask: None,
+            extras: Extras::components(d.components),
             trade_id: None,
             revision: d.revision,
             version: 1,
@@ -196,7 +194,7 @@ impl ParseCtx {
         if tick.price < lo || tick.price > hi {
             tick.flags.insert(QualityFlag::OutOfRange);
         }
-        if let Some(sum) = tick.components.sum() {
+        if let Some(sum) = tick.components().sum() {
             if (tick.price - sum).abs() > 0.01 + 1e-9 {
                 tick.flags.insert(QualityFlag::ComponentsMismatch);
             }

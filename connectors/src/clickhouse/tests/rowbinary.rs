@@ -145,7 +145,7 @@ fn s(v: &str) -> V {
 #[test]
 fn every_table_row_follows_its_ddl_on_every_server_generation() {
     let mut t = tick("I", T0, -2.5, 3);
-    t.bid = Some(1.25);
+    t.extras = operators::model::Extras::new(t.components(), Some(1.25), None);
     t.trade_id = Some(Arc::from("T-1"));
     let dl = DeadLetter::new(
         Stage::Normalization,

@@ -72,7 +72,7 @@ fn parsed(out: &ParseOutput) -> Vec<(Key, Val)> {
         .ticks
         .iter()
         .map(|t| {
-            let c = t.components;
+            let c = t.components();
             (
                 (
                     t.instrument_id.to_string(),

@@ -3,7 +3,7 @@
 
 use super::*;
 use crate::model::render::{parse_rfc3339_ms, time};
-use crate::model::{Components, CurvePoint, EpochMs, Market, QualityFlags, SourcePos, Sym, Tick};
+use crate::model::{CurvePoint, EpochMs, Market, QualityFlags, SourcePos, Sym, Tick};
 use crate::time::Date;
 use std::collections::BTreeMap;
 
@@ -26,10 +26,8 @@ fn da(market: Market, node: &str, start: EpochMs, price: f64) -> Tick {
         interval_start_ms: start,
         interval_end_ms: start + HOUR_MS,
         price,
-        components: Components::default(),
         volume: None,
-        bid: None,
-        ask: None,
+        extras: Default::default(),
         trade_id: None,
         revision: 0,
         version: 1,
@@ -287,10 +285,8 @@ fn delivery_curves_match_the_points_of_the_live_ticks() {
                     interval_start_ms: start,
                     interval_end_ms: start + HOUR_MS,
                     price: next(5) as f64 * 2.5 - 2.5,
-                    components: Components::default(),
                     volume: None,
-                    bid: None,
-                    ask: None,
+                    extras: Default::default(),
                     trade_id: None,
                     revision: 0,
                     version,

@@ -28,7 +28,7 @@ fn row(node: &str, h: u32, t: &str, v: &str) -> String {
 
 fn identity_exact(ticks: &[Tick]) {
     for t in ticks {
-        let c = t.components;
+        let c = t.components();
         let sum =
             c.energy.unwrap() + c.congestion.unwrap() + c.loss.unwrap() + c.ghg.unwrap_or(0.0);
         // OASIS rounds every component to 5 decimals, so the published identity holds to one
@@ -51,7 +51,7 @@ fn dam_2020_subset_pivots() {
     );
     assert!(out.ticks.iter().all(|t| &*t.market_run == "DA"
         && t.interval_end_ms - t.interval_start_ms == 3_600_000
-        && t.components.ghg.is_none()));
+        && t.components().ghg.is_none()));
     // The first data row is AFPR_1_TOT_GEN-APND LMP at 05:00Z = 34.04259.
     let first = &out.ticks[0];
     assert_eq!(&*first.instrument_id, "CAISO.DA.AFPR_1_TOT_GEN-APND");
@@ -113,7 +113,7 @@ fn raw_singlezip_with_ghg() {
         fixtures::span(&out),
         ("2024-03-12T06:00:00Z".into(), "2024-03-13T06:00:00Z".into())
     );
-    assert!(out.ticks.iter().all(|t| t.components.ghg == Some(0.0)));
+    assert!(out.ticks.iter().all(|t| t.components().ghg == Some(0.0)));
     identity_exact(&out.ticks);
 }
 
@@ -137,10 +137,10 @@ fn group_without_lmp_is_one_contract_violation_per_row() {
     assert_eq!(&*b.instrument_id, "CAISO.DA.B");
     assert_eq!(b.source.line, 3);
     assert_eq!(
-        (b.price, b.components.energy, b.components.loss),
+        (b.price, b.components().energy, b.components().loss),
         (31.0, Some(30.0), None)
     );
-    assert_eq!(out.ticks[1].components, Default::default());
+    assert_eq!(out.ticks[1].components(), Default::default());
     let dead: Vec<(String, u32, ErrorCode)> = out
         .dead
         .iter()
@@ -213,7 +213,7 @@ fn missing_columns_and_odd_runs() {
     assert_eq!((out.rows, out.ticks.len(), out.dead.len()), (4, 3, 0));
     let ids: Vec<&str> = out.ticks.iter().map(|t| &*t.instrument_id).collect();
     assert_eq!(ids, ["CAISO.RT.N1", "CAISO.RTPD.N1", "CAISO.RUC.N1"]);
-    assert_eq!(out.ticks[0].components.energy, Some(9.0));
+    assert_eq!(out.ticks[0].components().energy, Some(9.0));
     let out = parse_text(b"");
     assert_eq!((out.rows, out.ticks.len(), out.dead.len()), (0, 0, 0));
 }

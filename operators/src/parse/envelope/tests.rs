@@ -93,7 +93,7 @@ fn pjm_json_payload_inferred() {
     assert_eq!(time(t.interval_start_ms), "2025-05-01T04:00:00Z");
     assert_eq!(time(t.interval_end_ms), "2025-05-01T05:00:00Z");
     assert_eq!(
-        (t.price, t.components.energy, t.revision),
+        (t.price, t.components().energy, t.revision),
         (24.966949, Some(30.98), 1)
     );
     assert_eq!(time(t.ingested_at_ms), "2024-05-01T04:00:01Z");
@@ -108,7 +108,7 @@ fn pjm_csv_line_with_columns_array_or_string() {
         let out = run(&[envelope(PJM_LINE, "csv-line", "PJM", meta)]);
         assert_eq!(out.dead.len(), 0, "{:?}", out.dead);
         assert_eq!(&*out.ticks[0].instrument_id, "PJM.DA.EASTERN HUB");
-        assert_eq!(out.ticks[0].components.congestion, Some(-6.094939));
+        assert_eq!(out.ticks[0].components().congestion, Some(-6.094939));
     }
 }
 

@@ -52,7 +52,7 @@ fn np6_905_one_interval_name_and_type() {
     );
     assert!(out.ticks.iter().all(|t| &*t.market_run == "RT"
         && time(t.interval_end_ms) == "2024-03-29T06:00:00Z"
-        && t.components.is_empty()));
+        && t.components().is_empty()));
     let price = |id: &str| {
         out.ticks
             .iter()

@@ -44,9 +44,9 @@ fn day_ahead_fixture() {
     assert_eq!(t.price, 47.19);
     assert_eq!(
         (
-            t.components.energy,
-            t.components.congestion,
-            t.components.loss
+            t.components().energy,
+            t.components().congestion,
+            t.components().loss
         ),
         (Some(47.56), Some(0.0), Some(-0.37))
     );

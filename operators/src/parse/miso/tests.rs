@@ -48,9 +48,9 @@ fn day_ahead_fixture() {
     // MCC -.31 and MLC -.92 fold in; energy = 24.84 + 0.31 + 0.92.
     assert_eq!(
         (
-            t.components.congestion,
-            t.components.loss,
-            t.components.energy
+            t.components().congestion,
+            t.components().loss,
+            t.components().energy
         ),
         (Some(-0.31), Some(-0.92), Some(26.07))
     );
@@ -98,7 +98,7 @@ fn est_all_year_and_preliminary_runs() {
         "2024-07-02T04:00:00Z"
     );
     // No components published: none invented.
-    assert!(out.ticks[0].components.is_empty());
+    assert!(out.ticks[0].components().is_empty());
     // On a fall-back day there are still exactly 24 hours.
     let doc = report(
         "Day Ahead Market LMPs",
@@ -128,7 +128,7 @@ fn columns_are_mapped_by_name() {
         .ticks
         .iter()
         .find(|t| time(t.interval_start_ms) == "2013-05-07T05:00:00Z")
-        .map(|t| (t.price, t.components.loss, t.components.energy));
+        .map(|t| (t.price, t.components().loss, t.components().energy));
     // Only MLC published: loss folds in, energy cannot be derived.
     assert_eq!(he1, Some((1.0, Some(0.5), None)));
 }
@@ -179,12 +179,12 @@ fn bad_cells_and_rows_become_dead_letters() {
     // A's HE 2 has both components; B's HE 1 lost its congestion to the bad cell.
     let a2 = &out.ticks[0];
     assert_eq!(time(a2.interval_start_ms), "2013-05-07T06:00:00Z");
-    assert_eq!(a2.components.energy, Some(11.0 - 1.5 - 1.25));
+    assert_eq!(a2.components().energy, Some(11.0 - 1.5 - 1.25));
     let b1 = out
         .ticks
         .iter()
         .find(|t| &*t.node == "B")
-        .map(|t| t.components);
+        .map(|t| t.components());
     assert_eq!(b1.and_then(|c| c.congestion), None);
 }
 

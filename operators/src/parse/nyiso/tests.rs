@@ -32,10 +32,10 @@ fn day_ahead_fixture() {
     assert_eq!(time(t.interval_start_ms), "2022-07-18T04:00:00Z");
     assert_eq!(time(t.interval_end_ms), "2022-07-18T05:00:00Z");
     assert_eq!(t.price, 72.06);
-    assert_eq!(t.components.loss, Some(5.27));
+    assert_eq!(t.components().loss, Some(5.27));
     // Published congestion 0.75 is negated; implied energy 72.06 - 5.27 + 0.75.
-    assert_eq!(t.components.congestion, Some(-0.75));
-    assert_eq!(t.components.energy, Some(67.54));
+    assert_eq!(t.components().congestion, Some(-0.75));
+    assert_eq!(t.components().energy, Some(67.54));
     assert_eq!(t.source.line, 2);
 }
 
@@ -65,7 +65,7 @@ fn real_time_fixture_keeps_off_grid_reruns() {
         by_stamp
             .entry(t.interval_end_ms)
             .or_default()
-            .push(t.components.energy.unwrap_or(f64::NAN));
+            .push(t.components().energy.unwrap_or(f64::NAN));
     }
     for (end, es) in by_stamp {
         let (lo, hi) = es
@@ -205,8 +205,8 @@ fn oasis_rtd_and_rtc() {
     assert_eq!(&*t.instrument_id, "NYISO.RT.N.Y.C.");
     assert_eq!(time(t.interval_start_ms), "2024-07-01T04:00:00Z");
     assert_eq!(time(t.interval_end_ms), "2024-07-01T04:05:00Z");
-    assert_eq!(t.components.congestion, Some(3.0));
-    assert_eq!(t.components.energy, Some(35.0));
+    assert_eq!(t.components().congestion, Some(3.0));
+    assert_eq!(t.components().energy, Some(35.0));
     assert_eq!(t.revision, 1);
     assert_identity(&out);
 

@@ -59,7 +59,7 @@ fn benchmark_shape_nodes_verbatim() {
         (t.price, t.volume, t.revision, t.version),
         (33.6148, Some(17.0), 0, 1)
     );
-    assert!(t.trade_id.is_none() && t.components.is_empty());
+    assert!(t.trade_id.is_none() && t.components().is_empty());
     assert!(t.flags.contains(QualityFlag::Valid));
     assert!(out.ticks[1].flags.contains(QualityFlag::PriceNegative));
     assert_eq!(lines(&out.ticks), vec![2, 3]);

@@ -18,7 +18,7 @@ fn parse_text(format: Format, text: &[u8]) -> ParseOutput {
 
 fn identity_holds(out: &ParseOutput) {
     for t in &out.ticks {
-        let c = t.components;
+        let c = t.components();
         let sum = c.energy.unwrap() + c.congestion.unwrap() + c.loss.unwrap();
         assert!((t.price - sum).abs() <= 0.0003 + 1e-9, "{t:?}");
         assert!(!t.flags.contains(QualityFlag::ComponentsMismatch));
@@ -41,9 +41,9 @@ fn rtbm_daily_with_leading_spaces() {
     assert_eq!(time(first.interval_start_ms), "2025-07-01T05:00:00Z");
     assert_eq!(time(first.interval_end_ms), "2025-07-01T05:05:00Z");
     assert_eq!(first.price, 24.3625);
-    assert_eq!(first.components.energy, Some(24.0822));
-    assert_eq!(first.components.congestion, Some(0.0001));
-    assert_eq!(first.components.loss, Some(0.2802));
+    assert_eq!(first.components().energy, Some(24.0822));
+    assert_eq!(first.components().congestion, Some(0.0001));
+    assert_eq!(first.components().loss, Some(0.2802));
     assert_eq!(first.source.line, 2);
     identity_holds(&out);
 }
@@ -88,7 +88,7 @@ fn day_ahead_unpadded_stamps_and_baa_third() {
     let ciso = &out.ticks[1];
     assert_eq!(&*ciso.instrument_id, "SPP.DA.CISO");
     assert_eq!(ciso.price, 26.721);
-    assert_eq!(ciso.components.congestion, Some(-0.005));
+    assert_eq!(ciso.components().congestion, Some(-0.005));
     identity_holds(&out);
 }
 
