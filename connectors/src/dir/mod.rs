@@ -75,8 +75,9 @@ pub struct DirConfig {
     pub views: BTreeSet<View>,
     /// Write `{stem}.changes.*` update logs instead of final state.
     pub changes: bool,
-    /// Memory each sorted view holds per worker before it spills a sorted run
-    /// (`output.sort_memory_bytes`; [`DEFAULT_SORT_MEMORY_BYTES`] unless set).
+    /// Memory each sorted view of this worker's writer holds before it spills a sorted run
+    /// (the runtime gives each worker its share of `output.sort_memory_bytes`, a per-process
+    /// budget; [`DEFAULT_SORT_MEMORY_BYTES`] unless set).
     pub sort_memory_bytes: usize,
 }
 

@@ -156,7 +156,7 @@ pub static KEYS: &[Key] = &[
     key("output.changes", "DATA_PROC_OUTPUT_CHANGES", Kind::Bool, "", "`dir:` sinks write `{stem}.changes.*` update logs instead of final state."),
     key("output.flush_interval_ms", "DATA_PROC_OUTPUT_FLUSH_INTERVAL_MS", int(1), MS, "Sinks flush buffered records at least this often."),
     key("output.retry_max_backoff_ms", "DATA_PROC_OUTPUT_RETRY_MAX_BACKOFF_MS", int(1), MS, "Cap of the retry backoff of a sink that is down."),
-    key("output.sort_memory_bytes", "DATA_PROC_OUTPUT_SORT_MEMORY_BYTES", int(1 << 20), BYTES, "Memory each sorted view of a `dir:` writer (per worker) holds before it spills a sorted run to its directory; final bars and change logs spill, so a long bounded run keeps flat memory."),
+    key("output.sort_memory_bytes", "DATA_PROC_OUTPUT_SORT_MEMORY_BYTES", int(1 << 20), BYTES, "Memory each sorted view of a `dir:` writer holds per process (its workers share it) before it spills a sorted run to its directory; final bars and change logs spill, so a long bounded run keeps flat memory."),
     key("kafka.bootstrap", "DATA_PROC_KAFKA_BOOTSTRAP", Kind::Str, "", "Bootstrap brokers, `host:port` comma-separated."),
     key("kafka.consumer_group", "DATA_PROC_CONSUMER_GROUP", Kind::Str, "", "Consumer group id."),
     key("kafka.client_id", "DATA_PROC_KAFKA_CLIENT_ID", Kind::Str, "", "Client id reported to the brokers."),

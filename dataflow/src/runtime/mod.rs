@@ -360,8 +360,10 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
             match o {
                 OutputSpec::Dir(d) => match DirSink::new(
                     Arc::new(DirConfig {
+                        // The budget is the process's: its workers share it.
                         sort_memory_bytes: usize::try_from(opts.sinks.sort_memory_bytes)
-                            .unwrap_or(usize::MAX),
+                            .unwrap_or(usize::MAX)
+                            / opts.workers.max(1),
                         ..d.clone()
                     }),
                     feeds.clone(),
