@@ -8,7 +8,6 @@
 use super::{ids, render, EpochMs, Sym};
 use serde::{Deserialize, Serialize};
 use std::fmt;
-use std::fmt::Write as _;
 
 const MINUTE_MS: i64 = 60_000;
 /// Milliseconds in a UTC day (the nominal length of a `1d` bar; local operating days vary).
@@ -203,17 +202,17 @@ impl Bar {
         render::push_opt_num_csv(out, self.vwap);
         out.push(',');
         render::push_num(out, self.twap);
-        let _ = write!(out, ",{},", self.trade_count);
+        out.push(',');
+        render::push_u64(out, self.trade_count);
+        out.push(',');
         render::push_time(out, self.first_at_ms);
         out.push(',');
         render::push_time(out, self.last_at_ms);
-        let _ = write!(
-            out,
-            ",{},{},{}",
-            self.revision,
-            self.is_final,
-            self.bar_id()
-        );
+        out.push(',');
+        render::push_u64(out, self.revision);
+        out.push_str(if self.is_final { ",true," } else { ",false," });
+        let mut id = [0u8; uuid::fmt::Hyphenated::LENGTH];
+        out.push_str(self.bar_id().hyphenated().encode_lower(&mut id));
     }
 
     /// This bar as one `bars.csv` line without a line break.

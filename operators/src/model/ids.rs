@@ -1,7 +1,6 @@
 //! Deterministic UUIDv5 ids (SPEC §3).
 
 use super::{render, ErrorCode, Stage, TickIdentity};
-use std::fmt::Write as _;
 use std::sync::OnceLock;
 use uuid::Uuid;
 
@@ -43,7 +42,10 @@ pub fn tick_id(id: &TickIdentity) -> Uuid {
 /// with the window start as `YYYY-MM-DDTHH:MM:SS+00:00`.
 pub fn bar_id(instrument_id: &str, tenant_id: &str, interval: &str, window_start_ms: i64) -> Uuid {
     let mut name = String::with_capacity(96);
-    let _ = write!(name, "{instrument_id}::{tenant_id}::{interval}::");
+    for part in [instrument_id, tenant_id, interval] {
+        name.push_str(part);
+        name.push_str("::");
+    }
     render::push_time_offset(&mut name, window_start_ms);
     Uuid::new_v5(&ns_bar(), name.as_bytes())
 }

@@ -70,6 +70,21 @@ fn push_digits(out: &mut String, v: u32, width: u32) {
     }
 }
 
+/// Appends `v` in decimal (no formatting machinery: this runs for every rendered number).
+pub fn push_u64(out: &mut String, mut v: u64) {
+    let mut buf = [b'0'; 20];
+    let mut start = buf.len();
+    for slot in buf.iter_mut().rev() {
+        *slot = b'0' + (v % 10) as u8;
+        start -= 1;
+        v /= 10;
+        if v == 0 {
+            break;
+        }
+    }
+    out.push_str(std::str::from_utf8(buf.get(start..).unwrap_or_default()).unwrap_or_default());
+}
+
 /// Appends `ms` as RFC 3339 UTC with `Z` (`2024-11-03T05:00:00Z`, `…:00.250Z`).
 pub fn push_time(out: &mut String, ms: EpochMs) {
     push_datetime(out, ms);
@@ -139,7 +154,7 @@ fn push_micros(out: &mut String, n: i64) {
     }
     let a = n.unsigned_abs();
     let (int, mut frac) = (a / 1_000_000, a % 1_000_000);
-    let _ = write!(out, "{int}");
+    push_u64(out, int);
     if frac != 0 {
         out.push('.');
         let mut width = 6;
@@ -379,6 +394,15 @@ mod tests {
 
     /// The fast paths render exactly as `write!` does, on values around ties, signs, tiny,
     /// huge and random values.
+    #[test]
+    fn integers_render_as_display_does() {
+        for v in [0, 7, 10, 99, 1_000_000, 1_704_067_200_010, u64::MAX] {
+            let mut s = String::from("x");
+            push_u64(&mut s, v);
+            assert_eq!(s, format!("x{v}"));
+        }
+    }
+
     #[test]
     fn fast_rendering_matches_fmt() {
         let mut vals = vec![

@@ -64,13 +64,56 @@ pub(crate) fn parse_i64(b: &[u8]) -> Option<i64> {
     }
 }
 
+/// Exact powers of ten as `f64` (all up to 10^22 are representable).
+const POW10: [f64; 23] = [
+    1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9, 1e10, 1e11, 1e12, 1e13, 1e14, 1e15, 1e16,
+    1e17, 1e18, 1e19, 1e20, 1e21, 1e22,
+];
+
 /// Parses a finite decimal number exactly; `None` for junk, `NaN`, infinities and overflow.
 #[inline]
 pub(crate) fn parse_f64(b: &[u8]) -> Option<f64> {
+    if let Some(x) = plain_decimal(b) {
+        return Some(x);
+    }
     match fast_float2::parse::<f64, _>(b) {
         Ok(x) if x.is_finite() => Some(x),
         _ => None,
     }
+}
+
+/// Clinger's fast path for the common price form `[+-]digits[.digits]`: when the digits read
+/// as an integer `m ≤ 2^53` with `d ≤ 22` decimals, `m` and `10^d` are exact doubles and one
+/// IEEE division rounds `m / 10^d` correctly — the same bits as `str::parse`. `None` (the
+/// general parser decides) for anything else: exponents, more digits, junk.
+#[inline]
+fn plain_decimal(b: &[u8]) -> Option<f64> {
+    let (neg, digits) = match b.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        Some((b'+', rest)) => (false, rest),
+        _ => (false, b),
+    };
+    if digits.is_empty() || digits.len() > 19 {
+        return None;
+    }
+    let mut m: u64 = 0;
+    let mut decimals: Option<usize> = None;
+    for (i, &c) in digits.iter().enumerate() {
+        let d = c.wrapping_sub(b'0');
+        if d <= 9 {
+            // At most 19 digits: no overflow.
+            m = m * 10 + u64::from(d);
+        } else if c == b'.' && decimals.is_none() {
+            decimals = Some(digits.len() - i - 1);
+        } else {
+            return None;
+        }
+    }
+    if digits == b"." || m > 1 << 53 {
+        return None;
+    }
+    let x = m as f64 / POW10.get(decimals.unwrap_or(0)).copied()?;
+    Some(if neg { -x } else { x })
 }
 
 /// 0x80 in exactly the bytes of `x` that are zero (no false positives: nothing carries across
@@ -165,6 +208,26 @@ mod tests {
     #[test]
     fn floats() {
         assert_eq!(parse_f64(b"33.6148"), Some(33.6148));
+        assert_eq!(
+            plain_decimal(b"33.6148"),
+            Some(33.6148),
+            "the fast path takes it"
+        );
+        assert_eq!(
+            plain_decimal(b"-0.0").map(f64::to_bits),
+            Some((-0.0f64).to_bits())
+        );
+        assert_eq!(plain_decimal(b"1."), Some(1.0));
+        assert_eq!(plain_decimal(b"."), None);
+        assert_eq!(plain_decimal(b"1.2.3"), None);
+        assert_eq!(
+            plain_decimal(b"9007199254740993"),
+            None,
+            "above 2^53: general path"
+        );
+        assert_eq!(parse_f64(b"9007199254740993"), Some(9007199254740992.0));
+        assert_eq!(parse_f64(b"1.2.3"), None);
+        assert_eq!(parse_f64(b"."), None);
         assert_eq!(parse_f64(b"-.5"), Some(-0.5));
         assert_eq!(parse_f64(b"NaN"), None);
         assert_eq!(parse_f64(b"inf"), None);
@@ -194,6 +257,12 @@ mod tests {
             } else {
                 prop_assert!(ours.is_none());
             }
+        }
+
+        #[test]
+        fn plain_decimals_match_std(s in "[-+]?[0-9]{0,12}[.]?[0-9]{0,12}") {
+            let std = s.parse::<f64>().ok().filter(|v| v.is_finite());
+            prop_assert_eq!(parse_f64(s.as_bytes()).map(f64::to_bits), std.map(f64::to_bits));
         }
 
         #[test]
