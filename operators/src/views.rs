@@ -114,8 +114,8 @@ impl<'scope> Views<'scope> for Stream<'scope, u64, Vec<TickBatch>> {
                 changes_in.for_each_stamp(|cap, data| {
                     let Some(&t) = cap.least() else { return };
                     for batches in data {
-                        for batch in batches.iter() {
-                            batch.for_each(|tick, diff| {
+                        for batch in batches.drain(..) {
+                            batch.consume(|tick, diff| {
                                 bars_book.update(tick, diff, tick.horizon.0);
                                 latest_book.update(tick, diff);
                                 if let Some(d) = delivery_book.as_mut() {
@@ -123,7 +123,6 @@ impl<'scope> Views<'scope> for Stream<'scope, u64, Vec<TickBatch>> {
                                 }
                             });
                         }
-                        batches.clear();
                     }
                     bars_book.drain(&mut bar_buf);
                     latest_book.drain(&mut latest_buf);

@@ -78,6 +78,11 @@ impl CommitTracker {
         }
     }
 
+    /// True when some feed's positions are tracked (a job with Kafka inputs).
+    pub fn tracks_feeds(&self) -> bool {
+        !self.feeds.is_empty()
+    }
+
     /// A document went out at timely time `time`.
     pub fn handed(&mut self, time: u64, doc: &RawDocument) {
         if !self.feeds.contains(&doc.feed) {
@@ -273,7 +278,9 @@ pub fn track_accepted<'scope>(
     accepted.inspect_core(move |event| {
         let mut t = tracker.borrow_mut();
         match event {
-            Ok((_, ticks)) => ticks.iter().for_each(|tick| t.accepted(tick)),
+            // Without Kafka feeds nothing is tracked: do not sweep the (cold) batch at all.
+            Ok((_, ticks)) if t.tracks_feeds() => ticks.iter().for_each(|tick| t.accepted(tick)),
+            Ok(_) => {}
             Err(frontier) => t.judged_before(frontier.first().copied()),
         }
     })

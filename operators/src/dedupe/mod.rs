@@ -61,6 +61,15 @@ impl TickBatch {
         }
     }
 
+    /// Calls `f(tick, diff)` for every update, in order, dropping each tick right after its
+    /// call — while it is still in cache, instead of in a second sweep over the whole batch.
+    pub fn consume(self, mut f: impl FnMut(&Tick, i64)) {
+        match self {
+            TickBatch::Inserted(ticks) => ticks.into_iter().for_each(|t| f(&t, 1)),
+            TickBatch::Changed(changes) => changes.into_iter().for_each(|(t, d)| f(&t, d)),
+        }
+    }
+
     /// Number of updates.
     pub fn len(&self) -> usize {
         match self {
