@@ -125,6 +125,10 @@ pub struct ParseCtx {
     /// Bounds for `out_of_range`.
     pub bounds: PriceBounds,
     scratch: String,
+    /// The simple-CSV record builder with its instrument cache, kept between documents (a
+    /// batch comes in many small pieces, each of which would otherwise resolve every
+    /// instrument again).
+    simple_csv: Option<simple_csv::Builder>,
 }
 
 impl Default for ParseCtx {
@@ -143,6 +147,7 @@ impl ParseCtx {
             default_tenant,
             bounds,
             scratch: String::new(),
+            simple_csv: None,
         }
     }
 

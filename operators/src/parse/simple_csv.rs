@@ -30,7 +30,8 @@ use super::{Document, ParseCtx, ParseOutput};
 use crate::model::ErrorCode;
 use header::read_one;
 pub use header::SimpleCsvHeader;
-use record::{Builder, Reject};
+pub(super) use record::Builder;
+use record::Reject;
 
 fn strip_cr(l: &[u8]) -> &[u8] {
     l.strip_suffix(b"\r").unwrap_or(l)
@@ -53,7 +54,7 @@ pub(super) fn parse(doc: &Document<'_>, ctx: &mut ParseCtx, out: &mut ParseOutpu
         line: 1,
         header: SimpleCsvHeader::default(),
         missing: Vec::new(),
-        builder: Builder::new(ctx),
+        builder: ctx.simple_csv.take().unwrap_or_else(|| Builder::new(ctx)),
         ends: Vec::with_capacity(16),
         rec: csv::ByteRecord::new(),
         unquoted: Vec::new(),
@@ -100,6 +101,9 @@ pub(super) fn parse(doc: &Document<'_>, ctx: &mut ParseCtx, out: &mut ParseOutpu
         .reserve(memchr::memchr_iter(b'\n', rest).count() + 1);
     let all_utf8 = std::str::from_utf8(rest).is_ok();
     p.rows(all_utf8, ctx, out);
+    let mut builder = p.builder;
+    builder.bound();
+    ctx.simple_csv = Some(builder);
 }
 
 struct Parse<'d, 'a> {
@@ -339,8 +343,11 @@ pub(super) fn parse_row(
         return Err((ErrorCode::ParseError, issues));
     }
     let fields = header.fields(|i| texts.get(i)?.as_deref().map(str::as_bytes));
-    let mut builder = Builder::new(ctx);
-    match builder.tick(&fields, doc, 1, ctx) {
+    let mut builder = ctx.simple_csv.take().unwrap_or_else(|| Builder::new(ctx));
+    let result = builder.tick(&fields, doc, 1, ctx);
+    builder.bound();
+    ctx.simple_csv = Some(builder);
+    match result {
         Ok(tick) => {
             out.ticks.push(tick);
             Ok(())

@@ -1,7 +1,7 @@
 //! One simple-CSV record (already split into fields) → one [`Tick`] or the reasons it is rejected.
 //!
-//! The instrument columns of a record are resolved through a per-document cache keyed by their
-//! raw bytes, so a repeated instrument costs one hash lookup and reference-count bumps, never an
+//! The instrument columns of a record are resolved through a cache keyed by their raw bytes
+//! (kept between documents, bounded), so a repeated instrument costs one hash lookup and reference-count bumps, never an
 //! allocation. Everything else is parsed straight from bytes.
 
 use super::num;
@@ -12,6 +12,9 @@ use std::sync::Arc;
 
 /// The `source_system` of simple-CSV ticks.
 pub(crate) const SOURCE_SYSTEM: &str = "simple-csv";
+
+/// Instruments a [`Builder`] remembers before it starts over.
+const CACHE_MAX: usize = 1 << 16;
 
 /// Earliest accepted time, 0001-01-01T00:00:00Z.
 const MIN_MS: EpochMs = -62_135_596_800_000;
@@ -51,7 +54,8 @@ struct Ident {
     market: Market,
 }
 
-/// Builds ticks from records; holds the per-document caches.
+/// Builds ticks from records; holds the caches (kept between documents, see [`Builder::bound`]).
+#[derive(Debug)]
 pub(crate) struct Builder {
     /// Records naming one identity field (instrument_id or node alone), keyed by its bytes.
     single: FxHashMap<Box<[u8]>, Ident>,
@@ -91,6 +95,15 @@ impl Builder {
             last_tenant: None,
             source_system: ctx.interner.intern(SOURCE_SYSTEM),
             empty: ctx.interner.intern(""),
+        }
+    }
+
+    /// Forgets the cached instruments when there are more than [`CACHE_MAX`] (a builder is
+    /// kept between documents: a feed of ever new instruments must not grow it without end).
+    pub(crate) fn bound(&mut self) {
+        if self.single.len() + self.multi.len() > CACHE_MAX {
+            self.single.clear();
+            self.multi.clear();
         }
     }
 
@@ -184,7 +197,7 @@ impl Builder {
         Some(sym)
     }
 
-    /// Resolves the instrument columns (one cache lookup when seen before in this document).
+    /// Resolves the instrument columns (one cache lookup when seen before).
     fn ident(
         &mut self,
         f: &Fields<'_>,
