@@ -8,8 +8,8 @@ use crate::model::{EpochMs, Sym};
 /// An identity's key within its instrument: (interval_start, interval_end, trade_id).
 pub(super) type Key<'a> = (EpochMs, EpochMs, Option<&'a str>);
 
-/// What is kept per identity: its key, the emitted tick in slim form, and the drain generation
-/// in which it was last touched together with the tick emitted before that touch.
+/// What is kept per identity: its key and the emitted tick in slim form (what a drain needs
+/// of a touched identity is kept aside, in `DedupeCore::touched`).
 #[derive(Debug)]
 pub(super) struct Entry {
     pub(super) start: EpochMs,
@@ -17,10 +17,6 @@ pub(super) struct Entry {
     pub(super) trade_id: Option<Sym>,
     /// The emitted tick: the winner with version and flags applied.
     pub(super) slim: Slim,
-    pub(super) touched_gen: u64,
-    /// The least horizon among this drain's arrivals.
-    pub(super) touch_horizon: EpochMs,
-    pub(super) before_touch: Option<Box<Slim>>,
 }
 
 impl Entry {

@@ -33,6 +33,7 @@ use crate::model::{
 };
 use crate::window::WindowAssigner;
 use chunks::{Chunks, Entry, Key};
+use rustc_hash::FxHashMap;
 use slim::{rank, value_bits, Slim};
 use std::collections::BTreeMap;
 
@@ -151,6 +152,16 @@ fn key_of(t: &Tick) -> Key<'_> {
     )
 }
 
+/// An identity touched again since the last drain.
+#[derive(Debug)]
+struct Touch {
+    id: TickIdentity,
+    /// The least horizon of the arrivals that touched it.
+    horizon_ms: EpochMs,
+    /// The tick emitted before the first of them.
+    before: Slim,
+}
+
 /// The pure core of [`Dedupe::dedupe`]: per-identity winners and the changes they cause.
 ///
 /// The first arrival of an identity is emitted at once (`+1`); a later arrival marks the
@@ -162,8 +173,12 @@ fn key_of(t: &Tick) -> Key<'_> {
 pub struct DedupeCore {
     /// Tenant → instrument → identities (two levels, so lookups borrow the tick's strings).
     instruments: SymMap<SymMap<Instrument>>,
-    /// Identities touched (not first seen) since the last drain.
-    touched: Vec<TickIdentity>,
+    /// Identities touched (not first seen) since the last drain, in arrival order, with the
+    /// least horizon of their arrivals and the tick emitted before the first of them — kept
+    /// here, not in every held entry (re-arrivals are rare; held entries are many).
+    touched: Vec<Touch>,
+    /// Position in `touched` of each touched identity.
+    touched_at: FxHashMap<TickIdentity, usize>,
     /// First arrivals since the last drain, ready to emit.
     fresh: Vec<TickChange>,
     /// Intervals whose largest window bounds how long an identity is kept (empty: forever).
@@ -173,8 +188,6 @@ pub struct DedupeCore {
     /// Slots handed out so far, and those of released instruments (reused first).
     slots_made: u32,
     slots_free: Vec<u32>,
-    /// Drain generation (starts at 1; 0 means never touched).
-    gen: u64,
     /// Counters.
     pub stats: DedupeStats,
 }
@@ -210,7 +223,6 @@ impl DedupeCore {
     fn arrive(&mut self, tick: &mut Tick) -> Arrival {
         let horizon_ms = tick.horizon.0;
         self.stats.arrivals += 1;
-        let gen = self.gen + 1;
         let insts = match self.instruments.get_mut(&ByPtr(&tick.tenant_id)) {
             Some(m) => m,
             None => self.instruments.entry(tick.tenant_id.clone()).or_default(),
@@ -252,9 +264,6 @@ impl DedupeCore {
                     end: tick.interval_end_ms,
                     trade_id: tick.trade_id.clone(),
                     slim: Slim::of(tick, &inst.template),
-                    touched_gen: 0,
-                    touch_horizon: horizon_ms,
-                    before_touch: None,
                 };
                 inst.entries.insert(at, entry);
                 return Arrival::New;
@@ -264,13 +273,22 @@ impl DedupeCore {
         let Some(e) = inst.entries.get_mut(at) else {
             return Arrival::Stale; // unreachable: `find` returned a held position
         };
-        if e.touched_gen != gen {
-            self.touched.push(tick.identity());
-            e.touched_gen = gen;
-            e.touch_horizon = horizon_ms;
-            e.before_touch = Some(Box::new(e.slim.clone()));
+        let id = tick.identity();
+        match self
+            .touched_at
+            .get(&id)
+            .and_then(|&i| self.touched.get_mut(i))
+        {
+            Some(t) => t.horizon_ms = t.horizon_ms.min(horizon_ms),
+            None => {
+                self.touched_at.insert(id.clone(), self.touched.len());
+                self.touched.push(Touch {
+                    id,
+                    horizon_ms,
+                    before: e.slim.clone(),
+                });
+            }
         }
-        e.touch_horizon = e.touch_horizon.min(horizon_ms);
         let version = e.slim.version + 1;
         let same_value = e.slim.value_bits() == value_bits(tick);
         let corrected = e.slim.flags.contains(QualityFlag::Corrected) || !same_value;
@@ -308,7 +326,13 @@ impl DedupeCore {
         } else {
             out.append(&mut self.fresh);
         }
-        for id in self.touched.drain(..) {
+        self.touched_at.clear();
+        for Touch {
+            id,
+            horizon_ms,
+            before,
+        } in self.touched.drain(..)
+        {
             let Some(inst) = self
                 .instruments
                 .get_mut(&ByPtr(&id.tenant_id))
@@ -330,21 +354,18 @@ impl DedupeCore {
             let Some(e) = entries.find(key).ok().and_then(|at| entries.get_mut(at)) else {
                 continue;
             };
-            if let Some(old) = e.before_touch.take() {
-                if *old != e.slim {
-                    let key = (e.start, e.end, &e.trade_id);
-                    let h = Horizon(e.touch_horizon);
-                    let mut old = old.rebuild(key, template);
-                    let mut new = e.slim.rebuild(key, template);
-                    old.horizon = h;
-                    new.horizon = h;
-                    (old.slot, new.slot) = (Slot(*slot), Slot(*slot));
-                    out.push((old, -1));
-                    out.push((new, 1));
-                }
+            if before != e.slim {
+                let key = (e.start, e.end, &e.trade_id);
+                let h = Horizon(horizon_ms);
+                let mut old = before.rebuild(key, template);
+                let mut new = e.slim.rebuild(key, template);
+                old.horizon = h;
+                new.horizon = h;
+                (old.slot, new.slot) = (Slot(*slot), Slot(*slot));
+                out.push((old, -1));
+                out.push((new, 1));
             }
         }
-        self.gen += 1;
     }
 
     /// Releases every identity of a market whose largest window ends at or before

@@ -294,5 +294,5 @@ fn release_across_chunks_keeps_later_identities() {
 fn held_identities_stay_compact() {
     // Dedupe holds one entry per identity while its largest window is open (over an hour of
     // ticks with 1h bars): its size is the pipeline's memory per held tick (BENCHMARKS.md).
-    assert!(std::mem::size_of::<super::chunks::Entry>() <= 152);
+    assert!(std::mem::size_of::<super::chunks::Entry>() <= 128);
 }
