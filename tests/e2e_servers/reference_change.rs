@@ -100,6 +100,36 @@ fn wait_for_ticks(t: &Target, n: u64, run: &mut Killed, log: &std::path::Path) {
     }
 }
 
+/// A key added to the `api_keys` table while the job runs (its SHA-256 is computed by
+/// PostgreSQL in the test).
+const LIVE_KEY: &str = "e2e-live-key";
+
+/// The HTTP status of `GET /v1/latest` on `port` with `key` as bearer (authentication comes
+/// before the query is read: 401 means the key was refused).
+fn latest_status(port: u16, key: &str) -> u16 {
+    let r = ureq::get(&format!("http://127.0.0.1:{port}/v1/latest?tenant=default"))
+        .set("Authorization", &format!("Bearer {key}"))
+        .timeout(Duration::from_secs(5))
+        .call();
+    match r {
+        Ok(resp) => resp.status(),
+        Err(ureq::Error::Status(code, _)) => code,
+        Err(e) => panic!("GET /v1/latest: {e}"),
+    }
+}
+
+/// Polls until `GET /v1/latest` with `key` answers `want` (true) or 10 s pass (false).
+fn status_becomes(port: u16, key: &str, want: impl Fn(u16) -> bool) -> bool {
+    let start = Instant::now();
+    while start.elapsed() < Duration::from_secs(10) {
+        if want(latest_status(port, key)) {
+            return true;
+        }
+        std::thread::sleep(Duration::from_millis(100));
+    }
+    false
+}
+
 /// product_tier of the hub's ticks by price (= 100 + hour).
 fn tiers(t: &Target) -> Vec<(u32, String)> {
     let mut v: Vec<(u32, String)> = ch_rows(t, "market_ticks")
@@ -134,6 +164,7 @@ fn a_postgres_reference_change_mid_stream_applies_to_later_ticks_and_rewrites_no
 
     let log = tmp.path().join("run.log");
     let log_file = std::fs::File::create(&log).expect("log");
+    let port = tickflow_tests::servers::free_port();
     let child = tickflow(&t, broker.bootstrap_servers(), tmp.path())
         .env("DATA_PROC_POSTGRES_DSN", &dsn)
         .env("DATA_PROC_REFERENCE_REFRESH_INTERVAL_MS", "100")
@@ -146,6 +177,8 @@ fn a_postgres_reference_change_mid_stream_applies_to_later_ticks_and_rewrites_no
         .args(["run", "--follow", "--reference", "postgres", "-w", "1"])
         .args(["--input", &format!("kafka:{TOPIC}")])
         .args(["--output", "clickhouse", "--output", "redis"])
+        .env("DATA_PROC_HEALTH_PORT", port.to_string())
+        .arg("--serve")
         .stdout(Stdio::null())
         .stderr(log_file)
         .spawn()
@@ -189,6 +222,33 @@ fn a_postgres_reference_change_mid_stream_applies_to_later_ticks_and_rewrites_no
         let want = if *hour < 6 { "standard" } else { "e2e-premium" };
         assert_eq!(tier, want, "tick of hour {hour}: {after:?}");
     }
+    // The API keys are live too: the bundled table closes the API, a key inserted now opens
+    // it to its holder, and deactivating it revokes it — no restart.
+    assert_eq!(latest_status(port, LIVE_KEY), 401, "not a key yet");
+    pg.execute(
+        &format!(
+            "INSERT INTO api_keys (tenant_id, key_sha256, scopes) \
+             VALUES ('default', encode(sha256('{LIVE_KEY}'::bytea), 'hex'), '{{read}}')"
+        ),
+        &[],
+    )
+    .expect("insert an api key");
+    assert!(
+        status_becomes(port, LIVE_KEY, |s| s != 401),
+        "the inserted key was not accepted within 10 s"
+    );
+    pg.execute(
+        &format!(
+            "UPDATE api_keys SET active = false, updated_at = now() \
+             WHERE key_sha256 = encode(sha256('{LIVE_KEY}'::bytea), 'hex')"
+        ),
+        &[],
+    )
+    .expect("deactivate the api key");
+    assert!(
+        status_becomes(port, LIVE_KEY, |s| s == 401),
+        "the deactivated key was still accepted after 10 s"
+    );
     drop(run);
     cleanup(&t);
     let _ = pg.batch_execute(&format!("DROP SCHEMA IF EXISTS {} CASCADE", t.prefix));

@@ -9,7 +9,7 @@
 //! instrument or curve, 400 when an answer would exceed [`MAX_ITEMS`] (work per request is
 //! bounded). Nothing a request does can block the dataflow for longer than one bounded read.
 
-use super::auth::{ApiKeys, AuthError, Grant};
+use super::auth::{AuthError, Grant, LiveKeys};
 use super::params::{self, BadParam, BarsQuery, CurveQuery, LatestQuery, Select};
 use super::Served;
 use axum::extract::{Path, RawQuery, State};
@@ -29,8 +29,8 @@ pub const MAX_ITEMS: usize = 50_000;
 pub struct ApiContext {
     /// The process's served state.
     pub served: Arc<Served>,
-    /// Configured API keys (none = open).
-    pub keys: Arc<ApiKeys>,
+    /// The API keys, configured and live from the `api_keys` table (none = open).
+    pub keys: Arc<LiveKeys>,
 }
 
 /// A refused request.

@@ -2,11 +2,15 @@
 //! `Authorization: Bearer <key>` — 401 without or with a wrong key, 403 for another tenant's
 //! data. Keys come from `http.api_keys` / `DATA_PROC_API_KEYS` (`key` = all tenants,
 //! `key:tenant` = one tenant) and from the reference table `api_keys` (SPEC §5: `key_sha256` hex,
-//! `tenant_id` null = all tenants, `scopes`, `active`, `valid_from`), read once when the run
-//! starts: per key hash the version with the greatest `valid_from` not after the start applies,
-//! and an inactive version revokes the key. A table key needs the scope of the route (`read`
-//! for queries, `subscribe` for `/v1/subscribe`; 403 without); environment keys have every scope.
-//! Changes to the table while the job runs are not applied yet (restart to apply them).
+//! `tenant_id` null = all tenants, `scopes`, `active`, `valid_from`): per key hash the version
+//! with the greatest `valid_from` not after the request's time applies, and an inactive version
+//! revokes the key. A table key needs the scope of the route (`read` for queries, `subscribe`
+//! for `/v1/subscribe`; 403 without); environment keys have every scope.
+//!
+//! The table is live ([`LiveKeys`]): the reference changes the job receives (SPEC §5: inserts,
+//! updates, deactivations within `refresh_interval_ms`) are applied as they arrive, so a key is
+//! granted or revoked without a restart, and a version whose `valid_from` lies ahead takes
+//! effect when that time comes.
 //!
 //! Only SHA-256 digests of the keys are held; a presented key is hashed and compared with every
 //! configured digest in constant time (no early exit on the first differing byte or the first
@@ -17,6 +21,120 @@ use crate::config::Secret;
 use operators::model::{EpochMs, ReferenceRow};
 use sha2::{Digest, Sha256};
 use std::collections::BTreeMap;
+
+/// The API keys of a running job: the configured ones and the live `api_keys` table, with
+/// the keys in force, rebuilt when the table changes or the next `valid_from` is reached.
+pub struct LiveKeys {
+    configured: ApiKeys,
+    state: std::sync::RwLock<LiveState>,
+}
+
+struct LiveState {
+    /// The live `api_keys` rows (every version).
+    rows: Vec<ReferenceRow>,
+    /// The keys in force, as of `built_ms`.
+    keys: ApiKeys,
+    built_ms: EpochMs,
+    /// The least `valid_from` after `built_ms` (`EpochMs::MAX`: none): rebuild from then on.
+    until_ms: EpochMs,
+    dirty: bool,
+}
+
+impl std::fmt::Debug for LiveKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("LiveKeys")
+    }
+}
+
+fn wall_ms() -> EpochMs {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_millis() as i64)
+}
+
+impl LiveKeys {
+    /// The `configured` keys plus the `api_keys` rows among `rows` (the initial snapshot).
+    pub fn new(configured: ApiKeys, rows: &[ReferenceRow]) -> LiveKeys {
+        let rows: Vec<ReferenceRow> = rows
+            .iter()
+            .filter(|r| matches!(r, ReferenceRow::ApiKey(_)))
+            .cloned()
+            .collect();
+        LiveKeys {
+            configured,
+            state: std::sync::RwLock::new(LiveState {
+                rows,
+                keys: ApiKeys::default(),
+                built_ms: EpochMs::MIN,
+                until_ms: EpochMs::MIN,
+                dirty: true,
+            }),
+        }
+    }
+
+    /// Applies one reference change (`+1` a row version added, `−1` one removed); rows of
+    /// other tables are ignored.
+    pub fn apply(&self, row: &ReferenceRow, diff: i64) {
+        if !matches!(row, ReferenceRow::ApiKey(_)) || diff == 0 {
+            return;
+        }
+        let Ok(mut st) = self.state.write() else {
+            return;
+        };
+        if diff > 0 {
+            st.rows.extend((0..diff).map(|_| row.clone()));
+        } else {
+            for _ in diff..0 {
+                if let Some(i) = st.rows.iter().position(|r| r == row) {
+                    st.rows.swap_remove(i);
+                }
+            }
+        }
+        st.dirty = true;
+    }
+
+    /// [`ApiKeys::authenticate`] with the keys in force now.
+    pub fn authenticate(
+        &self,
+        authorization: Option<&str>,
+        scope: &str,
+    ) -> Result<Grant, AuthError> {
+        self.authenticate_at(authorization, scope, wall_ms())
+    }
+
+    /// [`ApiKeys::authenticate`] with the keys in force at `now_ms`.
+    pub fn authenticate_at(
+        &self,
+        authorization: Option<&str>,
+        scope: &str,
+        now_ms: EpochMs,
+    ) -> Result<Grant, AuthError> {
+        let fresh = |st: &LiveState| !st.dirty && st.built_ms <= now_ms && now_ms < st.until_ms;
+        if let Ok(st) = self.state.read() {
+            if fresh(&st) {
+                return st.keys.authenticate(authorization, scope);
+            }
+        }
+        let Ok(mut st) = self.state.write() else {
+            return Err(AuthError::Unauthorized);
+        };
+        if !fresh(&st) {
+            st.keys = self.configured.clone().with_table(&st.rows, now_ms);
+            st.until_ms = st
+                .rows
+                .iter()
+                .filter_map(|r| match r {
+                    ReferenceRow::ApiKey(k) if k.valid_from_ms > now_ms => Some(k.valid_from_ms),
+                    _ => None,
+                })
+                .min()
+                .unwrap_or(EpochMs::MAX);
+            st.built_ms = now_ms;
+            st.dirty = false;
+        }
+        st.keys.authenticate(authorization, scope)
+    }
+}
 
 /// Why a request is refused.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, thiserror::Error)]
@@ -248,6 +366,57 @@ mod tests {
                 "{h:?}"
             );
         }
+    }
+
+    fn table_key(
+        key: &str,
+        tenant: Option<&str>,
+        active: bool,
+        valid_from_ms: i64,
+    ) -> ReferenceRow {
+        let hex: String = digest(key).iter().map(|b| format!("{b:02x}")).collect();
+        ReferenceRow::ApiKey(operators::model::reference::ApiKey {
+            key_sha256: hex.as_str().into(),
+            tenant_id: tenant.map(Into::into),
+            scopes: vec!["read".into()],
+            active,
+            valid_from_ms,
+            updated_at_ms: valid_from_ms,
+        })
+    }
+
+    #[test]
+    fn live_table_changes_grant_and_revoke_keys_without_a_restart() {
+        const T: i64 = 1_800_000_000_000;
+        let v1 = table_key("k1", Some("acme"), true, T);
+        let live = LiveKeys::new(
+            ApiKeys::from_secrets(&[Secret::new("admin")]),
+            std::slice::from_ref(&v1),
+        );
+        let auth =
+            |key: &str, at: i64| live.authenticate_at(Some(&format!("Bearer {key}")), "read", at);
+        assert_eq!(auth("k1", T), Ok(Grant::Tenant("acme".into())));
+        assert_eq!(
+            auth("k1", T - 1),
+            Err(AuthError::Unauthorized),
+            "not valid yet"
+        );
+        assert_eq!(auth("k2", T), Err(AuthError::Unauthorized));
+        // A key added while the job runs applies at once.
+        live.apply(&table_key("k2", None, true, T), 1);
+        assert_eq!(auth("k2", T + 1), Ok(Grant::All));
+        // A deactivation (the old version retracted, an inactive one added) revokes it.
+        live.apply(&v1, -1);
+        live.apply(&table_key("k1", Some("acme"), false, T + 10), 1);
+        assert_eq!(auth("k1", T + 10), Err(AuthError::Unauthorized));
+        // A version valid only later takes effect when its time comes, without a change.
+        live.apply(&table_key("k3", Some("beta"), true, T + 100), 1);
+        assert_eq!(auth("k3", T + 99), Err(AuthError::Unauthorized));
+        assert_eq!(auth("k3", T + 100), Ok(Grant::Tenant("beta".into())));
+        // Configured keys stay.
+        assert_eq!(auth("admin", T + 100), Ok(Grant::All));
+        live.apply(&table_key("k2", None, true, T), -1);
+        assert_eq!(auth("k2", T + 101), Err(AuthError::Unauthorized));
     }
 
     #[test]

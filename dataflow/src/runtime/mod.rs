@@ -55,7 +55,7 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 use timely::dataflow::operators::core::Filter;
-use timely::dataflow::operators::{Concatenate, Probe};
+use timely::dataflow::operators::{Concatenate, Inspect, Probe};
 
 /// How many batch numbers a bounded run's source may read past what the views completed.
 const READ_AHEAD_BATCHES: u64 = 2;
@@ -217,17 +217,18 @@ fn resume_from_commits(
     }))
 }
 
-/// The API keys of `[http]` and of the reference table `api_keys` as of now (SPEC §7).
-fn api_keys(opts: &RunOptions) -> crate::http::auth::ApiKeys {
-    let now_ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map_or(0, |d| d.as_millis() as i64);
+/// The API keys of `[http]` and of the reference table `api_keys` (SPEC §7), starting from the
+/// initial snapshot; the run applies the table's live changes to it.
+fn api_keys(opts: &RunOptions) -> crate::http::auth::LiveKeys {
     let rows = opts
         .normalize
         .reference
         .as_deref()
         .map_or(&[][..], |r| &r[..]);
-    crate::http::auth::ApiKeys::from_secrets(&opts.api.api_keys).with_table(rows, now_ms)
+    crate::http::auth::LiveKeys::new(
+        crate::http::auth::ApiKeys::from_secrets(&opts.api.api_keys),
+        rows,
+    )
 }
 
 /// Runs the pipeline to completion (bounded inputs). Returns the report on process 0.
@@ -255,11 +256,14 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
             crate::http::served::DEFAULT_CHANNEL_BATCHES,
         )
     });
-    let http = match (&opts.serve, &served) {
-        (Some(h), Some(served)) => {
+    // The keys the query API checks; the first worker of this process applies the live
+    // `api_keys` changes to them (below).
+    let live_keys = opts.serve.as_ref().map(|_| Arc::new(api_keys(&opts)));
+    let http = match (&opts.serve, &served, &live_keys) {
+        (Some(h), Some(served), Some(keys)) => {
             let ctx = crate::http::ApiContext {
                 served: served.clone(),
-                keys: Arc::new(api_keys(&opts)),
+                keys: Arc::clone(keys),
             };
             let routes = crate::http::base_routes().merge(crate::http::api_routes(ctx));
             Some(crate::http::start(h, routes).map_err(RunError::Start)?)
@@ -444,6 +448,16 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
                 (!opts_follow && workers_total > 1).then(|| (probe.clone(), READ_AHEAD_BATCHES)),
             );
             let reference_changes = live_reference(scope, live, progress, refresh);
+            // Every worker receives every change (broadcast): the first of each process applies
+            // them. The operator exists on every worker — the dataflow must be the same on all.
+            let keys = live_keys
+                .clone()
+                .filter(|_| index % opts.workers.max(1) == 0);
+            reference_changes.clone().inspect(move |(row, diff)| {
+                if let Some(k) = &keys {
+                    k.apply(row, *diff);
+                }
+            });
             let parsed = docs.normalize_with_reference(
                 Some(reference_changes.clone()),
                 feeds.clone(),
