@@ -45,7 +45,7 @@ pub struct FileReader {
     pending_errors: Vec<RawDocument>,
     /// The pieces of the current batch not handed out yet.
     pieces: VecDeque<RawDocument>,
-    /// Reused buffer for the batches this worker only scans.
+    /// Reused read buffer of striped batches (owned ones are copied into their pieces).
     scratch: Vec<u8>,
     /// Index into `cursors` of the next feed to advance in this round.
     next: usize,
@@ -239,14 +239,10 @@ impl FileReader {
         if len == 0 {
             return None;
         }
-        // Batches of other workers are only scanned for line breaks, in a reused buffer.
-        let mut bytes = if owned {
-            vec![0u8; len]
-        } else {
-            let mut b = std::mem::take(&mut self.scratch);
-            b.resize(len, 0);
-            b
-        };
+        // Every batch is read into one reused buffer: other workers' batches are only scanned
+        // for line breaks, and an owned one is copied into its pieces.
+        let mut bytes = std::mem::take(&mut self.scratch);
+        bytes.resize(len, 0);
         if let Err(e) = cur.file.read_exact_at(&mut bytes, cur.start) {
             // The rest of the feed cannot be read by this worker: say so as a dead letter
             // (never a silent gap), and end the feed here.
@@ -290,6 +286,7 @@ impl FileReader {
         };
         let header = cur.header.clone();
         self.pieces = split_pieces(&batch_doc, &bytes, header, PIECE_BYTES);
+        self.scratch = bytes;
         self.pieces.pop_front()
     }
 }
