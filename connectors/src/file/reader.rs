@@ -13,7 +13,7 @@
 //! A record containing a quoted line break is not supported in record streams.
 //!
 //! **Pieces.** An owned batch is handed out as documents of about [`PIECE_BYTES`] (cut after a
-//! line break), all with the batch's number — so all of one timely time — one per poll. The
+//! line break outside quotes), all with the batch's number — so all of one timely time — one per poll. The
 //! source yields between them, so each piece's ticks pass parse, enrichment and lateness while
 //! they are still in the core's cache, instead of each stage sweeping the whole batch's ticks
 //! (several MB) from memory; per-time costs stay those of the batch. Lines, headers and the
@@ -346,13 +346,7 @@ fn split_pieces(
     let mut line = doc.first_line;
     while start < bytes.len() {
         let target = start.saturating_add(piece_bytes.max(1)).min(bytes.len());
-        let end = match bytes
-            .get(target - 1..)
-            .and_then(|t| memchr::memchr(b'\n', t))
-        {
-            Some(i) => target + i,
-            None => bytes.len(),
-        };
+        let end = piece_end(bytes, start, target);
         let piece = bytes.get(start..end).unwrap_or_default();
         out.push_back(RawDocument {
             bytes: Arc::from(piece),
@@ -373,6 +367,24 @@ fn split_pieces(
         None => out.push_back(doc.clone()),
     }
     out
+}
+
+/// Where the piece starting at `start` ends: just after the first line break at or after
+/// `target - 1` that is outside quotes (an even number of `"` since `start`), so a piece never
+/// cuts a quoted field's line break; the end of `bytes` when there is none.
+fn piece_end(bytes: &[u8], start: usize, target: usize) -> usize {
+    let mut from = target.saturating_sub(1).max(start);
+    while let Some(i) = bytes.get(from..).and_then(|t| memchr::memchr(b'\n', t)) {
+        let nl = from + i;
+        let quotes = bytes
+            .get(start..nl)
+            .map_or(0, |b| memchr::memchr_iter(b'"', b).count());
+        if quotes % 2 == 0 {
+            return nl + 1;
+        }
+        from = nl + 1;
+    }
+    bytes.len()
 }
 
 /// The smallest record boundary (0, or just after a `\n`) at or after `target`, given that no
@@ -517,6 +529,15 @@ mod tests {
                 }
             }
         }
+        // A quoted line break is never a cut.
+        let quoted = b"ts,node\n1,\"A\nB\"\n2,C\n";
+        let pieces = split_pieces(&doc(0, true), quoted, Some(header.clone()), 1);
+        let texts: Vec<&[u8]> = pieces.iter().map(|p| &p.bytes[..]).collect();
+        assert_eq!(
+            texts,
+            [&b"ts,node\n"[..], &b"1,\"A\nB\"\n"[..], &b"2,C\n"[..]]
+        );
+        assert_eq!(pieces[2].first_line, 13);
         let empty = split_pieces(&doc(2, true), b"", None, 8);
         assert_eq!((empty.len(), empty[0].last), (1, true));
     }
