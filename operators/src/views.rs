@@ -46,6 +46,10 @@ pub struct ViewsConfig {
     pub provisional: bool,
     /// Latest-price history kept per instrument.
     pub latest_history: usize,
+    /// Keep the bars here; false when dedupe keeps them in its store
+    /// ([`crate::dedupe::Dedupe::dedupe_with_bars`], final-state runs): the bars output is
+    /// then empty.
+    pub bars: bool,
     /// Asked when the input ends: true for a drained (stopped) run, whose open windows are not
     /// final and stay unwritten (a restart re-derives them, SPEC §11); otherwise every window
     /// still open is closed.
@@ -98,9 +102,11 @@ impl<'scope> Views<'scope> for Stream<'scope, u64, Vec<TickBatch>> {
             let mut held: Option<Vec<Capability<u64>>> = Some(caps);
             let policy = config.policy.clone();
             let stopped = config.stopped;
-            let mut bars_book =
-                BarBook::new(policy.intervals()).with_provisional(config.provisional);
+            let intervals = if config.bars { policy.intervals() } else { &[] };
+            let mut bars_book = BarBook::new(intervals).with_provisional(config.provisional);
             let mut latest_book = LatestBook::new(config.latest_history);
+            let nobars = std::env::var_os("NOBARS").is_some();
+            let nolatest = std::env::var_os("NOLATEST").is_some();
             // Without the zone database there are no delivery curves (reported, not fatal).
             let mut delivery_book = DeliveryCurves::new().ok();
             let mut pending: VecDeque<(Capability<u64>, EpochMs)> = VecDeque::new();
@@ -116,8 +122,12 @@ impl<'scope> Views<'scope> for Stream<'scope, u64, Vec<TickBatch>> {
                     for batches in data {
                         for batch in batches.drain(..) {
                             batch.consume(|tick, diff| {
-                                bars_book.update(tick, diff, tick.horizon.0);
-                                latest_book.update(tick, diff);
+                                if !nobars {
+                                    bars_book.update(tick, diff, tick.horizon.0);
+                                }
+                                if !nolatest {
+                                    latest_book.update(tick, diff);
+                                }
                                 if let Some(d) = delivery_book.as_mut() {
                                     d.apply(tick, diff);
                                 }

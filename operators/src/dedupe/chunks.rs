@@ -59,6 +59,14 @@ impl Chunks {
     }
 
     /// The entry with the least key.
+    pub(super) fn back(&self) -> Option<&Entry> {
+        self.entries.back()
+    }
+
+    pub(super) fn end(&self) -> At {
+        self.entries.end()
+    }
+
     pub(super) fn front(&self) -> Option<&Entry> {
         self.entries.front()
     }
@@ -79,6 +87,17 @@ impl Chunks {
     }
 
     /// All entries in key order.
+    /// The position of the first entry for which `pred` is false (`pred` must hold for a
+    /// prefix of the entries).
+    pub(super) fn partition_point(&self, pred: impl FnMut(&Entry) -> bool) -> At {
+        self.entries.partition_point(pred)
+    }
+
+    /// The entries at positions `from..to`.
+    pub(super) fn range(&self, from: At, to: At) -> impl Iterator<Item = &Entry> {
+        self.entries.range(from, to).map(|(_, e)| e)
+    }
+
     pub(super) fn iter(&self) -> impl Iterator<Item = &Entry> {
         self.entries.iter()
     }

@@ -19,12 +19,14 @@
 //! final ([`DedupeCore::release`]): a later arrival of it would be `LATE_DATA` upstream, so the
 //! memory held is bounded by open windows, not by history (SPEC §4).
 
+mod bars;
 mod chunks;
 pub mod operator;
 mod slim;
 #[cfg(test)]
 mod tests;
 
+pub use bars::StoreBarStats;
 pub use operator::Dedupe;
 
 use crate::model::{
@@ -32,6 +34,7 @@ use crate::model::{
     TickIdentity,
 };
 use crate::window::WindowAssigner;
+use bars::{open_mask, Pin, StoreBars};
 use chunks::{Chunks, Entry, Key};
 use rustc_hash::FxHashMap;
 use slim::{rank, value_bits, Slim};
@@ -134,6 +137,8 @@ struct Instrument {
     slot: u32,
     template: Tick,
     entries: Chunks,
+    /// With store bars: old values still held by bars closed for their correction.
+    pins: Vec<Pin>,
 }
 
 /// Intervals between `last`, the identity before `tick` in the instrument's order, and `tick`,
@@ -188,6 +193,10 @@ pub struct DedupeCore {
     /// Slots handed out so far, and those of released instruments (reused first).
     slots_made: u32,
     slots_free: Vec<u32>,
+    /// Bars kept by the store ([`DedupeCore::with_bars`]).
+    bars: Option<StoreBars>,
+    /// Counters of the store bars.
+    pub bar_stats: StoreBarStats,
     /// Counters.
     pub stats: DedupeStats,
 }
@@ -243,6 +252,7 @@ impl DedupeCore {
                         ..tick.clone()
                     },
                     entries: Chunks::default(),
+                    pins: Vec::new(),
                 }),
         };
         let at = match inst.entries.find(key_of(tick)) {
@@ -259,11 +269,22 @@ impl DedupeCore {
                 tick.version = 1;
                 tick.slot = Slot(inst.slot);
                 tick.flags.remove(QualityFlag::Corrected);
+                let mut slim = Slim::of(tick, &inst.template);
+                if let Some(b) = &self.bars {
+                    slim.mask = open_mask(
+                        &mut self.assigner,
+                        &self.intervals,
+                        &b.closed,
+                        tick.market,
+                        tick.interval_start_ms,
+                        horizon_ms,
+                    );
+                }
                 let entry = Entry {
                     start: tick.interval_start_ms,
                     end: tick.interval_end_ms,
                     trade_id: tick.trade_id.clone(),
-                    slim: Slim::of(tick, &inst.template),
+                    slim,
                 };
                 inst.entries.insert(at, entry);
                 return Arrival::New;
@@ -293,7 +314,9 @@ impl DedupeCore {
         let same_value = e.slim.value_bits() == value_bits(tick);
         let corrected = e.slim.flags.contains(QualityFlag::Corrected) || !same_value;
         let arrival = if rank(tick) > e.slim.rank() {
+            let mask = e.slim.mask;
             e.slim = Slim::of(tick, &inst.template);
+            e.slim.mask = mask;
             if same_value {
                 Arrival::Duplicate
             } else {
@@ -349,6 +372,7 @@ impl DedupeCore {
                 template,
                 entries,
                 slot,
+                pins,
                 ..
             } = inst;
             let Some(e) = entries.find(key).ok().and_then(|at| entries.get_mut(at)) else {
@@ -362,6 +386,26 @@ impl DedupeCore {
                 old.horizon = h;
                 new.horizon = h;
                 (old.slot, new.slot) = (Slot(*slot), Slot(*slot));
+                if let Some(b) = &self.bars {
+                    // The bars open for the touch trade the old value for the new; those
+                    // closed for it keep the old one.
+                    let mut open = |t: &Tick| {
+                        open_mask(
+                            &mut self.assigner,
+                            &self.intervals,
+                            &b.closed,
+                            t.market,
+                            t.interval_start_ms,
+                            horizon_ms,
+                        )
+                    };
+                    let kept = e.slim.mask & !open(&old);
+                    e.slim.mask = open(&new);
+                    if kept != 0 {
+                        pins.push(Pin::new(e, before, kept));
+                        self.bar_stats.pinned += 1;
+                    }
+                }
                 out.push((old, -1));
                 out.push((new, 1));
             }
@@ -397,7 +441,15 @@ impl DedupeCore {
                     *held -= 1;
                     stats.released += 1;
                 }
-                let keep = !inst.entries.is_empty();
+                if !inst.pins.is_empty() {
+                    let market = inst.market;
+                    inst.pins.retain(|p| {
+                        assigner
+                            .last_window_end(intervals, market, p.start())
+                            .is_some_and(|end| end > closed)
+                    });
+                }
+                let keep = !inst.entries.is_empty() || !inst.pins.is_empty();
                 if !keep {
                     slots_free.push(inst.slot);
                 }

@@ -6,22 +6,39 @@
 //! before the first value of batch `k` read by a slower worker); changes are emitted at the time
 //! of the batch that caused them; a mark of time `t` releases identities only once every arrival
 //! of times `≤ t` has been processed.
+//!
+//! With store bars ([`Dedupe::dedupe_with_bars`], final-state runs) the core also keeps the
+//! bars (see `super::bars`): a mark closes them — before it releases identities — and the end
+//! of the input closes every bar left (unless the run was stopped), on a second output.
 
 use super::{DedupeCore, DedupeStats, TickBatch};
 use crate::lateness::LatenessPolicy;
-use crate::model::{route_hash, EpochMs, Tick};
+use crate::model::{route_hash, Bar, BarInterval, EpochMs, Tick};
+use crate::views::ViewStats;
 use crate::window::horizon;
 use std::cell::RefCell;
 use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 use std::sync::Arc;
+use timely::container::CapacityContainerBuilder;
 use timely::dataflow::channels::pact::{Exchange, Pipeline};
-use timely::dataflow::operators::generic::Operator;
+use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
+use timely::dataflow::operators::generic::OutputBuilder;
 use timely::dataflow::operators::Capability;
 use timely::dataflow::Stream;
 
 /// The arrivals of one time: a capability for its changes and the batches as received.
 type Arrivals = (Capability<u64>, Vec<Vec<Tick>>);
+
+/// Settings of store bars ([`Dedupe::dedupe_with_bars`]).
+#[derive(Clone)]
+pub struct StoreBarsConfig {
+    /// Where the final-bar counters and the open-window gauge go (as the views would).
+    pub stats: Rc<RefCell<ViewStats>>,
+    /// Asked when the input ends: true for a drained (stopped) run, whose open windows are not
+    /// final and stay unwritten; otherwise every bar still open is closed.
+    pub stopped: fn() -> bool,
+}
 
 /// Routes ticks by identity and turns arrivals into a differential stream of winners.
 pub trait Dedupe<'scope> {
@@ -33,7 +50,25 @@ pub trait Dedupe<'scope> {
         policy: Arc<LatenessPolicy>,
         stats: Rc<RefCell<DedupeStats>>,
     ) -> Stream<'scope, u64, Vec<TickBatch>>;
+
+    /// [`Dedupe::dedupe`] that also keeps the final bars of the policy's intervals in the
+    /// store (for runs without provisional bars) and returns them, sorted per batch.
+    fn dedupe_with_bars(
+        self,
+        marks: Stream<'scope, u64, Vec<EpochMs>>,
+        policy: Arc<LatenessPolicy>,
+        stats: Rc<RefCell<DedupeStats>>,
+        bars: StoreBarsConfig,
+    ) -> WithBars<'scope>;
 }
+
+/// The deduplicated updates and the store's final bars.
+pub type WithBars<'scope> = (
+    Stream<'scope, u64, Vec<TickBatch>>,
+    Stream<'scope, u64, Vec<(Bar, i64)>>,
+);
+
+type Out<D> = OutputBuilder<u64, CapacityContainerBuilder<Vec<D>>>;
 
 impl<'scope> Dedupe<'scope> for Stream<'scope, u64, Vec<Tick>> {
     fn dedupe(
@@ -42,66 +77,154 @@ impl<'scope> Dedupe<'scope> for Stream<'scope, u64, Vec<Tick>> {
         policy: Arc<LatenessPolicy>,
         stats: Rc<RefCell<DedupeStats>>,
     ) -> Stream<'scope, u64, Vec<TickBatch>> {
-        let pact = Exchange::new(|t: &Tick| route_hash(&t.tenant_id, &t.instrument_id));
-        self.binary_frontier(marks, pact, Pipeline, "Dedupe", move |_cap, _info| {
-            let mut core = DedupeCore::with_intervals(policy.intervals());
-            let mut changes = Vec::new();
-            // Arrivals by time, processed in time order once complete: an update's horizon and
-            // the identity's first version must not depend on which worker's batch came first.
-            let mut inbox: BTreeMap<u64, Arrivals> = BTreeMap::new();
-            let mut pending: VecDeque<(u64, EpochMs)> = VecDeque::new();
-            move |(input, frontier), (marks, _), output| {
-                input.for_each_stamp(|cap, data| {
-                    let Some(&t) = cap.least() else { return };
-                    let slot = inbox
-                        .entry(t)
-                        .or_insert_with(|| (cap.delayed(&t, 0), Vec::new()));
-                    for batch in data {
-                        slot.1.push(std::mem::take(batch));
-                    }
-                });
-                while let Some(entry) = inbox.first_entry() {
-                    if frontier.less_equal(entry.key()) {
-                        break;
-                    }
-                    let (cap, mut batches) = entry.remove();
-                    // Batches of one time come from several workers in any order; taking them
-                    // in source order keeps each instrument's arrivals in time order for the
-                    // common case of one striped feed (appends, not inserts, downstream).
-                    batches.sort_by_key(|b| b.first().map(|t| t.source));
-                    let mut session = output.session(&cap);
-                    for mut batch in batches {
-                        core.insert_batch(&mut batch);
-                        if !batch.is_empty() {
-                            session.give(TickBatch::Inserted(batch));
-                        }
-                    }
-                    core.drain_changes(&mut changes);
-                    if !changes.is_empty() {
-                        session.give(TickBatch::Changed(std::mem::take(&mut changes)));
-                    }
-                }
-                marks.for_each_stamp(|cap, data| {
-                    let Some(&t) = cap.least() else { return };
-                    for batch in data {
-                        for g in batch.drain(..) {
-                            pending.push_back((t, g));
-                        }
-                    }
-                });
-                let mut latest = None;
-                while let Some(&(t, g)) = pending.front() {
-                    if frontier.less_equal(&t) {
-                        break;
-                    }
-                    latest = Some(g);
-                    pending.pop_front();
-                }
-                if let Some(g) = latest {
-                    core.release(|m| horizon(g, policy.closing_lateness_ms(m)));
-                }
-                *stats.borrow_mut() = core.stats.clone();
-            }
-        })
+        build(self, marks, policy, stats, None).0
     }
+
+    fn dedupe_with_bars(
+        self,
+        marks: Stream<'scope, u64, Vec<EpochMs>>,
+        policy: Arc<LatenessPolicy>,
+        stats: Rc<RefCell<DedupeStats>>,
+        bars: StoreBarsConfig,
+    ) -> WithBars<'scope> {
+        build(self, marks, policy, stats, Some(bars))
+    }
+}
+
+fn build<'scope>(
+    ticks: Stream<'scope, u64, Vec<Tick>>,
+    marks: Stream<'scope, u64, Vec<EpochMs>>,
+    policy: Arc<LatenessPolicy>,
+    stats: Rc<RefCell<DedupeStats>>,
+    bars: Option<StoreBarsConfig>,
+) -> WithBars<'scope> {
+    let mut builder = OperatorBuilder::new("Dedupe".to_owned(), ticks.scope());
+    let pact = Exchange::new(|t: &Tick| route_hash(&t.tenant_id, &t.instrument_id));
+    let mut input = builder.new_input(ticks, pact);
+    let mut marks_in = builder.new_input(marks, Pipeline);
+    let (changes_out, changes) = builder.new_output::<Vec<TickBatch>>();
+    let (bars_out, bar_stream) = builder.new_output::<Vec<(Bar, i64)>>();
+    let mut changes_out: Out<TickBatch> = OutputBuilder::from(changes_out);
+    let mut bars_out: Out<(Bar, i64)> = OutputBuilder::from(bars_out);
+    builder.build(move |caps| {
+        let mut core = DedupeCore::with_intervals(policy.intervals());
+        if bars.is_some() {
+            core = core.with_bars();
+        }
+        // Held until the end of input, for the last closing of store bars.
+        let mut held: Option<Vec<Capability<u64>>> = bars.is_some().then_some(caps);
+        let mut changes = Vec::new();
+        let mut bar_buf: Vec<(Bar, i64)> = Vec::new();
+        // Arrivals by time, processed in time order once complete: an update's horizon and
+        // the identity's first version must not depend on which worker's batch came first.
+        let mut inbox: BTreeMap<u64, Arrivals> = BTreeMap::new();
+        let mut pending: VecDeque<(u64, EpochMs)> = VecDeque::new();
+        move |frontiers| {
+            let mut output = changes_out.activate();
+            let mut bars_output = bars_out.activate();
+            let frontier = frontiers[0].frontier();
+            input.for_each_stamp(|cap, data| {
+                let Some(&t) = cap.least() else { return };
+                let slot = inbox
+                    .entry(t)
+                    .or_insert_with(|| (cap.delayed(&t, 0), Vec::new()));
+                for batch in data {
+                    slot.1.push(std::mem::take(batch));
+                }
+            });
+            while let Some(entry) = inbox.first_entry() {
+                if frontier.less_equal(entry.key()) {
+                    break;
+                }
+                let (cap, mut batches) = entry.remove();
+                // Batches of one time come from several workers in any order; taking them
+                // in source order keeps each instrument's arrivals in time order for the
+                // common case of one striped feed (appends, not inserts, downstream).
+                batches.sort_by_key(|b| b.first().map(|t| t.source));
+                let mut session = output.session(&cap);
+                for mut batch in batches {
+                    core.insert_batch(&mut batch);
+                    if !batch.is_empty() {
+                        session.give(TickBatch::Inserted(batch));
+                    }
+                }
+                core.drain_changes(&mut changes);
+                if !changes.is_empty() {
+                    session.give(TickBatch::Changed(std::mem::take(&mut changes)));
+                }
+            }
+            marks_in.for_each_stamp(|cap, data| {
+                let Some(&t) = cap.least() else { return };
+                for batch in data {
+                    for g in batch.drain(..) {
+                        pending.push_back((t, g));
+                    }
+                }
+            });
+            let mut latest = None;
+            while let Some(&(t, g)) = pending.front() {
+                if frontier.less_equal(&t) {
+                    break;
+                }
+                latest = Some((t, g));
+                pending.pop_front();
+            }
+            if let Some((t, g)) = latest {
+                let closed = |m| horizon(g, policy.closing_lateness_ms(m));
+                core.close_bars(closed, &mut bar_buf);
+                if let (false, Some(cap)) =
+                    (bar_buf.is_empty(), held.as_ref().and_then(|c| c.get(1)))
+                {
+                    bars_output
+                        .session(&cap.delayed(&t))
+                        .give_container(&mut bar_buf);
+                }
+                core.release(closed);
+            }
+            if let Some(cfg) = &bars {
+                let least = frontier
+                    .iter()
+                    .chain(frontiers[1].frontier().iter())
+                    .min()
+                    .copied();
+                match least {
+                    Some(t) => {
+                        for c in held.iter_mut().flatten() {
+                            if *c.time() < t {
+                                c.downgrade(&t);
+                            }
+                        }
+                    }
+                    None => {
+                        if let Some(caps) = held.take() {
+                            if !(cfg.stopped)() {
+                                core.close_bars(|_| EpochMs::MAX, &mut bar_buf);
+                            }
+                            if let (false, Some(cap)) = (bar_buf.is_empty(), caps.get(1)) {
+                                bars_output.session(cap).give_container(&mut bar_buf);
+                            }
+                        }
+                    }
+                }
+                let mut s = cfg.stats.borrow_mut();
+                for iv in BarInterval::ALL {
+                    let i = iv.index();
+                    if let (Some(o), Some(n)) = (
+                        s.open_windows.get_mut(i),
+                        core.bar_stats.open_windows.get(i),
+                    ) {
+                        *o = *n;
+                    }
+                    if let Some(&n) = core.bar_stats.final_bars.get(i) {
+                        if n > 0 {
+                            s.final_bars.insert(iv.name(), n);
+                        }
+                    }
+                }
+            }
+            bar_buf.clear();
+            *stats.borrow_mut() = core.stats.clone();
+        }
+    });
+    (changes, bar_stream)
 }

@@ -52,6 +52,10 @@ pub(super) struct Slim {
     /// Components, bid and ask: the tick's own (boxed only when present).
     extras: Extras,
     pub(super) flags: QualityFlags,
+    /// With bars kept by the store (`super::bars`): a bit per interval (`1 << index`) for
+    /// every bar holding this value. Set by the core, kept across re-arrivals; 0 from
+    /// [`Slim::of`].
+    pub(super) mask: u8,
     pub(super) version: u64,
     revision: u64,
     source: SourcePos,
@@ -99,6 +103,7 @@ impl Slim {
             has_volume: t.volume.is_some(),
             extras: t.extras.clone(),
             flags: t.flags,
+            mask: 0,
             version: t.version,
             revision: t.revision,
             source: t.source,
@@ -120,6 +125,39 @@ impl Slim {
 
     /// The tick this form stands for: `key` is its (interval_start, interval_end, trade_id),
     /// `template` its instrument's template tick.
+    /// This value as bars hold it (`window::ohlc::Entry`), for the identity `key`.
+    pub(super) fn bar_entry(
+        &self,
+        key: (EpochMs, EpochMs, &Option<Sym>),
+        mask: u8,
+    ) -> crate::window::ohlc::Entry {
+        crate::window::ohlc::Entry::new(
+            key.0,
+            key.1,
+            key.2.clone(),
+            self.source,
+            self.price,
+            self.has_volume.then_some(self.volume),
+            self.version,
+            mask,
+        )
+    }
+
+    /// Adds this value's sums, high and low to a bar swept in key order (see
+    /// `BarState::add_values`).
+    pub(super) fn add_to(
+        &self,
+        interval: (EpochMs, EpochMs),
+        bar: &mut crate::window::ohlc::BarState,
+    ) {
+        bar.add_values(
+            interval,
+            self.price,
+            self.has_volume.then_some(self.volume),
+            self.version,
+        );
+    }
+
     pub(super) fn rebuild(&self, key: (EpochMs, EpochMs, &Option<Sym>), template: &Tick) -> Tick {
         let (market, node, market_run, source_system) = match &self.shared {
             Some(s) => (

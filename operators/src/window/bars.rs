@@ -376,7 +376,8 @@ impl BarBook {
     }
 }
 
-fn sort_updates(v: &mut [(Bar, i64)]) {
+/// Sorts bar updates by (bar key, diff): the order of every batch of bar output.
+pub(crate) fn sort_updates(v: &mut [(Bar, i64)]) {
     v.sort_by(|a, b| (a.0.sort_key(), a.1).cmp(&(b.0.sort_key(), b.1)));
 }
 

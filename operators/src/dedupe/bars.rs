@@ -1,0 +1,278 @@
+//! Final bars swept from the held identities: the *store bars* of final-state runs.
+//!
+//! Dedupe already holds every live identity until its largest window is final (SPEC §4), sorted
+//! by interval_start per instrument — exactly the ticks a lazy `window::BarBook` keeps a second
+//! copy of in its pool. With [`DedupeCore::with_bars`] the core keeps the bars itself instead:
+//! - each held value carries a *mask*, a bit per interval for the bars holding it: the windows
+//!   still open for the arrival that made it (`window_end > max(horizon, closed)`), as the
+//!   book's update would;
+//! - a correction or re-arrival moves the identity's value into the windows open for the touch
+//!   and *pins* the old value in the bars closed for it (they keep it, as the book's
+//!   retraction skips them) — rare: it takes a correction later than some window of its tick;
+//! - [`DedupeCore::close_bars`], called when the global watermark advances (before
+//!   [`DedupeCore::release`]), sweeps each instrument's entries whose window of an interval
+//!   became final, in key order, plus its pins, into final bars.
+//!
+//! The bars equal a lazy `BarBook`'s fed with the core's own updates (a test checks it on
+//! random streams with corrections and horizons); per tick this costs one mask instead of a
+//! pool entry and a count per interval. Provisional (non-final) bars still need the book.
+
+use super::chunks::Entry;
+use super::slim::Slim;
+use super::DedupeCore;
+use crate::model::{Bar, BarInterval, EpochMs, Market, Sym};
+use crate::window::assign::{market_slot, WindowAssigner};
+use crate::window::bars::sort_updates;
+use crate::window::ohlc::{BarState, Fixed};
+
+/// An old value of an identity still held by the bars that were closed for the touch that
+/// replaced it.
+#[derive(Debug)]
+pub(super) struct Pin {
+    start: EpochMs,
+    end: EpochMs,
+    trade_id: Option<Sym>,
+    /// The old value, its mask naming the bars that keep it.
+    slim: Slim,
+}
+
+impl Pin {
+    pub(super) fn new(e: &Entry, mut slim: Slim, mask: u8) -> Pin {
+        slim.mask = mask;
+        Pin {
+            start: e.start,
+            end: e.end,
+            trade_id: e.trade_id.clone(),
+            slim,
+        }
+    }
+
+    pub(super) fn start(&self) -> EpochMs {
+        self.start
+    }
+}
+
+/// The bars state of a core: per market, the horizon at or before which windows are final
+/// (and were emitted); counters.
+#[derive(Clone, Debug)]
+pub(super) struct StoreBars {
+    pub(super) closed: [EpochMs; 8],
+}
+
+impl StoreBars {
+    pub(super) fn new() -> StoreBars {
+        StoreBars {
+            closed: [EpochMs::MIN; 8],
+        }
+    }
+}
+
+/// Counters of store bars (exempt from determinism).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct StoreBarStats {
+    /// Final bars emitted, per interval (`BarInterval::index`).
+    pub final_bars: [u64; 5],
+    /// Windows spanned by the held identities after the last close, per interval: from the
+    /// window of the first held identity not yet final to that of the last (a gauge; gaps in
+    /// an instrument's ticks count as windows).
+    pub open_windows: [u64; 5],
+    /// Old values pinned in bars closed for their correction.
+    pub pinned: u64,
+}
+
+/// The bits of the windows of `intervals` still open for a tick of `market` starting at
+/// `start_ms` judged at `horizon_ms`: `window_end > max(horizon, closed[market])`.
+pub(super) fn open_mask(
+    assigner: &mut WindowAssigner,
+    intervals: &[BarInterval],
+    closed: &[EpochMs; 8],
+    market: Market,
+    start_ms: EpochMs,
+    horizon_ms: EpochMs,
+) -> u8 {
+    let h = horizon_ms.max(closed[market_slot(market)]);
+    intervals.iter().fold(0, |m, &iv| {
+        if assigner.window_of(iv, market, start_ms).1 > h {
+            m | 1 << iv.index()
+        } else {
+            m
+        }
+    })
+}
+
+impl DedupeCore {
+    /// Keeps the final bars of the core's intervals in the store (see the module doc); without
+    /// intervals there are none.
+    pub fn with_bars(mut self) -> DedupeCore {
+        self.bars = Some(StoreBars::new());
+        self
+    }
+
+    /// True when the core keeps bars.
+    pub fn keeps_bars(&self) -> bool {
+        self.bars.is_some()
+    }
+
+    /// Appends `(bar, +1)` for every bar whose window end passed from at or before the last
+    /// closing horizon to at or before `closed_ms(market)` (`EpochMs::MAX`: every bar), sorted
+    /// by bar key. Call before [`DedupeCore::release`] with the same horizons.
+    pub fn close_bars(&mut self, closed_ms: impl Fn(Market) -> EpochMs, out: &mut Vec<(Bar, i64)>) {
+        let Some(prev) = self.bars.as_ref().map(|b| b.closed) else {
+            return;
+        };
+        let mut cur = prev;
+        for m in Market::ALL {
+            let s = market_slot(m);
+            cur[s] = cur[s].max(closed_ms(m));
+        }
+        if cur == prev {
+            return;
+        }
+        let first = out.len();
+        let DedupeCore {
+            instruments,
+            intervals,
+            assigner,
+            bar_stats,
+            ..
+        } = self;
+        let mut open = [0u64; 5];
+        for (tenant, insts) in instruments.iter() {
+            for (instrument, inst) in insts.iter() {
+                let s = market_slot(inst.market);
+                for &iv in intervals.iter() {
+                    let names = (tenant, instrument);
+                    let span = (prev[s], cur[s]);
+                    if prev[s] != cur[s] {
+                        let n = sweep(inst, names, iv, assigner, span, out);
+                        if let Some(c) = bar_stats.final_bars.get_mut(iv.index()) {
+                            *c += n;
+                        }
+                    }
+                    if let Some(c) = open.get_mut(iv.index()) {
+                        *c += spanned(inst, iv, assigner, cur[s]);
+                    }
+                }
+            }
+        }
+        bar_stats.open_windows = open;
+        if let Some(b) = self.bars.as_mut() {
+            b.closed = cur;
+        }
+        sort_updates(&mut out[first..]);
+    }
+}
+
+/// The least interval_start whose window of `iv` ends after `x`: the start of the window
+/// containing `x` (windows tile the line), so exactly the ticks starting before it are in windows
+/// ending at or before `x`. `EpochMs::MIN` and `EpochMs::MAX` map to themselves.
+fn first_open_start(
+    assigner: &mut WindowAssigner,
+    iv: BarInterval,
+    m: Market,
+    x: EpochMs,
+) -> EpochMs {
+    if x == EpochMs::MIN || x == EpochMs::MAX {
+        return x;
+    }
+    assigner.window_of(iv, m, x).0
+}
+
+/// Emits the final bars of `iv` for one instrument whose windows end in `(prev, cur]`; returns
+/// how many.
+fn sweep(
+    inst: &super::Instrument,
+    (tenant, instrument): (&Sym, &Sym),
+    iv: BarInterval,
+    assigner: &mut WindowAssigner,
+    (prev, cur): (EpochMs, EpochMs),
+    out: &mut Vec<(Bar, i64)>,
+) -> u64 {
+    let m = inst.market;
+    let bit = 1u8 << iv.index();
+    let (from, to) = (
+        first_open_start(assigner, iv, m, prev),
+        first_open_start(assigner, iv, m, cur),
+    );
+    let lo = inst.entries.partition_point(|e| e.start < from);
+    let hi = inst.entries.partition_point(|e| e.start < to);
+    let mut folds: Vec<BarState> = Vec::new();
+    // Entries are in key order, which is the open/close order of distinct identities: each
+    // bar's open is its first entry and its close the last.
+    let mut ends: Option<(&Entry, &Entry)> = None;
+    let mut window_end = EpochMs::MIN;
+    let finish = |folds: &mut Vec<BarState>, ends: Option<(&Entry, &Entry)>| {
+        if let (Some(f), Some((a, b))) = (folds.last_mut(), ends) {
+            f.set_ends(
+                a.slim.bar_entry((a.start, a.end, &a.trade_id), 0),
+                b.slim.bar_entry((b.start, b.end, &b.trade_id), 0),
+            );
+        }
+    };
+    for e in inst.entries.range(lo, hi) {
+        if e.slim.mask & bit == 0 {
+            continue;
+        }
+        if e.start >= window_end || ends.is_none() {
+            finish(&mut folds, ends.take());
+            let (ws, we) = assigner.window_of(iv, m, e.start);
+            folds.push(BarState::new(ws, we));
+            window_end = we;
+        }
+        ends = Some((ends.map_or(e, |(a, _)| a), e));
+        if let Some(f) = folds.last_mut() {
+            e.slim.add_to((e.start, e.end), f);
+        }
+    }
+    finish(&mut folds, ends);
+    for p in inst.pins.iter().filter(|p| p.slim.mask & bit != 0) {
+        let (ws, we) = assigner.window_of(iv, m, p.start);
+        if we <= prev || we > cur {
+            continue;
+        }
+        let at = folds.partition_point(|f| f.window().0 < ws);
+        if folds.get(at).is_none_or(|f| f.window().0 != ws) {
+            folds.insert(at, BarState::new(ws, we));
+        }
+        if let Some(f) = folds.get_mut(at) {
+            let x = p.slim.bar_entry((p.start, p.end, &p.trade_id), 0);
+            f.insert(&x, &Fixed::of(&x));
+        }
+    }
+    let before = out.len();
+    out.extend(
+        folds
+            .iter()
+            .filter_map(|f| f.bar(tenant, instrument, iv, true))
+            .map(|b| (b, 1)),
+    );
+    (out.len() - before) as u64
+}
+
+/// Windows of `iv` spanned by an instrument's held identities not yet final at `closed`.
+fn spanned(
+    inst: &super::Instrument,
+    iv: BarInterval,
+    assigner: &mut WindowAssigner,
+    closed: EpochMs,
+) -> u64 {
+    let m = inst.market;
+    let from = first_open_start(assigner, iv, m, closed);
+    let at = inst.entries.partition_point(|e| e.start < from);
+    let (Some(first), Some(last)) = (
+        inst.entries.range(at, inst.entries.end()).next(),
+        inst.entries.back(),
+    ) else {
+        return 0;
+    };
+    let (a, _) = assigner.window_of(iv, m, first.start);
+    let (b, _) = assigner.window_of(iv, m, last.start);
+    match iv.duration_ms() {
+        Some(d) if d > 0 => ((b - a) / d + 1) as u64,
+        _ => 1 + u64::from(a != b),
+    }
+}
+
+#[cfg(test)]
+#[path = "bars_tests.rs"]
+mod tests;
