@@ -46,8 +46,11 @@ pub struct ViewsConfig {
     pub provisional: bool,
     /// Latest-price history kept per instrument.
     pub latest_history: usize,
+    /// Keep the latest prices here; false when dedupe derives them from its store
+    /// ([`crate::dedupe::Dedupe::dedupe_with_store`]): the latest output is then empty.
+    pub latest: bool,
     /// Keep the bars here; false when dedupe keeps them in its store
-    /// ([`crate::dedupe::Dedupe::dedupe_with_bars`], final-state runs): the bars output is
+    /// ([`crate::dedupe::Dedupe::dedupe_with_store`], final-state runs): the bars output is
     /// then empty.
     pub bars: bool,
     /// Asked when the input ends: true for a drained (stopped) run, whose open windows are not
@@ -105,8 +108,7 @@ impl<'scope> Views<'scope> for Stream<'scope, u64, Vec<TickBatch>> {
             let intervals = if config.bars { policy.intervals() } else { &[] };
             let mut bars_book = BarBook::new(intervals).with_provisional(config.provisional);
             let mut latest_book = LatestBook::new(config.latest_history);
-            let nobars = std::env::var_os("NOBARS").is_some();
-            let nolatest = std::env::var_os("NOLATEST").is_some();
+            let keep_latest = config.latest;
             // Without the zone database there are no delivery curves (reported, not fatal).
             let mut delivery_book = DeliveryCurves::new().ok();
             let mut pending: VecDeque<(Capability<u64>, EpochMs)> = VecDeque::new();
@@ -122,10 +124,8 @@ impl<'scope> Views<'scope> for Stream<'scope, u64, Vec<TickBatch>> {
                     for batches in data {
                         for batch in batches.drain(..) {
                             batch.consume(|tick, diff| {
-                                if !nobars {
-                                    bars_book.update(tick, diff, tick.horizon.0);
-                                }
-                                if !nolatest {
+                                bars_book.update(tick, diff, tick.horizon.0);
+                                if keep_latest {
                                     latest_book.update(tick, diff);
                                 }
                                 if let Some(d) = delivery_book.as_mut() {

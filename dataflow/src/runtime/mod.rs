@@ -33,7 +33,7 @@ use connectors::sink::Sink;
 use connectors::source::SourceReader;
 use connectors::stdout::StdoutSink;
 use operators::curves::Forward;
-use operators::dedupe::operator::StoreBarsConfig;
+use operators::dedupe::operator::{StoreBarsConfig, StoreConfig};
 use operators::dedupe::Dedupe;
 use operators::lateness::operator::Lateness;
 use operators::lateness::Resume;
@@ -474,38 +474,38 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
             );
             let accepted = track_accepted(judged.accepted, tracker.clone());
             let marks = track_marks(judged.marks, tracker.clone());
-            // Without provisional bars, dedupe keeps the (final) bars in its store of held
-            // identities instead of the views keeping a second copy of every tick.
-            let (changes, store_bars) = if provisional {
-                let changes = accepted.dedupe(marks.clone(), policy.clone(), stats.dedupe.clone());
-                (changes, None)
-            } else {
-                let config = StoreBarsConfig {
+            // Dedupe derives the latest prices from its store of held identities and, without
+            // provisional bars, keeps the (final) bars there too, instead of the views keeping
+            // a second copy of every tick.
+            let store = StoreConfig {
+                bars: (!provisional).then(|| StoreBarsConfig {
                     stats: stats.views.clone(),
                     stopped: shutdown::requested,
-                };
-                let (changes, bars) = accepted.dedupe_with_bars(
-                    marks.clone(),
-                    policy.clone(),
-                    stats.dedupe.clone(),
-                    config,
-                );
-                (changes, Some(bars))
+                }),
+                latest: true,
             };
+            let store_bars = store.bars.is_some();
+            let stored = accepted.dedupe_with_store(
+                marks.clone(),
+                policy.clone(),
+                stats.dedupe.clone(),
+                store,
+            );
+            let changes = stored.changes;
             let mut views = changes.clone().maintain_views(
                 marks,
                 ViewsConfig {
                     policy: policy.clone(),
                     provisional,
                     latest_history: opts.aggregation.latest_history,
-                    bars: store_bars.is_none(),
+                    latest: false,
+                    bars: !store_bars,
                     stopped: shutdown::requested,
                 },
                 stats.views.clone(),
             );
-            if let Some(store) = store_bars {
-                views.bars = scope.concatenate([views.bars, store]);
-            }
+            views.bars = scope.concatenate([views.bars, stored.bars]);
+            views.latest = scope.concatenate([views.latest, stored.latest]);
             views.bars = views.bars.probe_with(&probe);
             let forward = views
                 .latest

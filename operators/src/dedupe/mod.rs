@@ -21,6 +21,7 @@
 
 mod bars;
 mod chunks;
+mod latest;
 pub mod operator;
 mod slim;
 #[cfg(test)]
@@ -36,6 +37,7 @@ use crate::model::{
 use crate::window::WindowAssigner;
 use bars::{open_mask, Pin, StoreBars};
 use chunks::{Chunks, Entry, Key};
+use latest::StoreLatest;
 use rustc_hash::FxHashMap;
 use slim::{rank, value_bits, Slim};
 use std::collections::BTreeMap;
@@ -139,6 +141,8 @@ struct Instrument {
     entries: Chunks,
     /// With store bars: old values still held by bars closed for their correction.
     pins: Vec<Pin>,
+    /// With store latest: the drain generation that last listed this instrument as touched.
+    latest_gen: u64,
 }
 
 /// Intervals between `last`, the identity before `tick` in the instrument's order, and `tick`,
@@ -197,6 +201,8 @@ pub struct DedupeCore {
     bars: Option<StoreBars>,
     /// Counters of the store bars.
     pub bar_stats: StoreBarStats,
+    /// Latest prices derived from the store ([`DedupeCore::with_latest`]).
+    latest: Option<StoreLatest>,
     /// Counters.
     pub stats: DedupeStats,
 }
@@ -253,8 +259,16 @@ impl DedupeCore {
                     },
                     entries: Chunks::default(),
                     pins: Vec::new(),
+                    latest_gen: 0,
                 }),
         };
+        if let Some(l) = self.latest.as_mut() {
+            if inst.latest_gen != l.gen {
+                inst.latest_gen = l.gen;
+                l.touched
+                    .push((tick.tenant_id.clone(), tick.instrument_id.clone()));
+            }
+        }
         let at = match inst.entries.find(key_of(tick)) {
             Err(at) => {
                 self.stats.identities += 1;
@@ -413,7 +427,9 @@ impl DedupeCore {
     }
 
     /// Releases every identity of a market whose largest window ends at or before
-    /// `closed_ms(market)` (the final horizon of SPEC §4). Call after the drain of the batch.
+    /// `closed_ms(market)` (the final horizon of SPEC §4). Call after the drains of the batch
+    /// (changes, and latest prices with [`DedupeCore::with_latest`]) and after
+    /// [`DedupeCore::close_bars`].
     pub fn release(&mut self, closed_ms: impl Fn(Market) -> EpochMs) {
         if self.intervals.is_empty() {
             return;

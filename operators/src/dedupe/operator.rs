@@ -7,13 +7,13 @@
 //! of the batch that caused them; a mark of time `t` releases identities only once every arrival
 //! of times `≤ t` has been processed.
 //!
-//! With store bars ([`Dedupe::dedupe_with_bars`], final-state runs) the core also keeps the
+//! With store bars ([`Dedupe::dedupe_with_store`], final-state runs) the core also keeps the
 //! bars (see `super::bars`): a mark closes them — before it releases identities — and the end
 //! of the input closes every bar left (unless the run was stopped), on a second output.
 
 use super::{DedupeCore, DedupeStats, TickBatch};
 use crate::lateness::LatenessPolicy;
-use crate::model::{route_hash, Bar, BarInterval, EpochMs, Tick};
+use crate::model::{route_hash, Bar, BarInterval, EpochMs, LatestPrice, Tick};
 use crate::views::ViewStats;
 use crate::window::horizon;
 use std::cell::RefCell;
@@ -28,9 +28,10 @@ use timely::dataflow::operators::Capability;
 use timely::dataflow::Stream;
 
 /// The arrivals of one time: a capability for its changes and the batches as received.
-type Arrivals = (Capability<u64>, Vec<Vec<Tick>>);
+/// (Capabilities for the changes and the latest prices.)
+type Arrivals = (Capability<u64>, Capability<u64>, Vec<Vec<Tick>>);
 
-/// Settings of store bars ([`Dedupe::dedupe_with_bars`]).
+/// Settings of store bars ([`Dedupe::dedupe_with_store`]).
 #[derive(Clone)]
 pub struct StoreBarsConfig {
     /// Where the final-bar counters and the open-window gauge go (as the views would).
@@ -51,22 +52,37 @@ pub trait Dedupe<'scope> {
         stats: Rc<RefCell<DedupeStats>>,
     ) -> Stream<'scope, u64, Vec<TickBatch>>;
 
-    /// [`Dedupe::dedupe`] that also keeps the final bars of the policy's intervals in the
-    /// store (for runs without provisional bars) and returns them, sorted per batch.
-    fn dedupe_with_bars(
+    /// [`Dedupe::dedupe`] that also derives from its store of held identities the latest
+    /// prices (`config.latest`, see `super::latest`) and the final bars of the policy's
+    /// intervals (`config.bars`, for runs without provisional bars, see `super::bars`), each
+    /// sorted per batch; the streams not asked for stay empty.
+    fn dedupe_with_store(
         self,
         marks: Stream<'scope, u64, Vec<EpochMs>>,
         policy: Arc<LatenessPolicy>,
         stats: Rc<RefCell<DedupeStats>>,
-        bars: StoreBarsConfig,
-    ) -> WithBars<'scope>;
+        config: StoreConfig,
+    ) -> StoreStreams<'scope>;
 }
 
-/// The deduplicated updates and the store's final bars.
-pub type WithBars<'scope> = (
-    Stream<'scope, u64, Vec<TickBatch>>,
-    Stream<'scope, u64, Vec<(Bar, i64)>>,
-);
+/// What [`Dedupe::dedupe_with_store`] derives from the store.
+#[derive(Clone)]
+pub struct StoreConfig {
+    /// Keep the final bars.
+    pub bars: Option<StoreBarsConfig>,
+    /// Derive the latest prices.
+    pub latest: bool,
+}
+
+/// The streams of [`Dedupe::dedupe_with_store`].
+pub struct StoreStreams<'scope> {
+    /// The deduplicated updates.
+    pub changes: Stream<'scope, u64, Vec<TickBatch>>,
+    /// Final bars.
+    pub bars: Stream<'scope, u64, Vec<(Bar, i64)>>,
+    /// Latest-price updates.
+    pub latest: Stream<'scope, u64, Vec<(LatestPrice, i64)>>,
+}
 
 type Out<D> = OutputBuilder<u64, CapacityContainerBuilder<Vec<D>>>;
 
@@ -77,17 +93,21 @@ impl<'scope> Dedupe<'scope> for Stream<'scope, u64, Vec<Tick>> {
         policy: Arc<LatenessPolicy>,
         stats: Rc<RefCell<DedupeStats>>,
     ) -> Stream<'scope, u64, Vec<TickBatch>> {
-        build(self, marks, policy, stats, None).0
+        let config = StoreConfig {
+            bars: None,
+            latest: false,
+        };
+        build(self, marks, policy, stats, config).changes
     }
 
-    fn dedupe_with_bars(
+    fn dedupe_with_store(
         self,
         marks: Stream<'scope, u64, Vec<EpochMs>>,
         policy: Arc<LatenessPolicy>,
         stats: Rc<RefCell<DedupeStats>>,
-        bars: StoreBarsConfig,
-    ) -> WithBars<'scope> {
-        build(self, marks, policy, stats, Some(bars))
+        config: StoreConfig,
+    ) -> StoreStreams<'scope> {
+        build(self, marks, policy, stats, config)
     }
 }
 
@@ -96,8 +116,9 @@ fn build<'scope>(
     marks: Stream<'scope, u64, Vec<EpochMs>>,
     policy: Arc<LatenessPolicy>,
     stats: Rc<RefCell<DedupeStats>>,
-    bars: Option<StoreBarsConfig>,
-) -> WithBars<'scope> {
+    config: StoreConfig,
+) -> StoreStreams<'scope> {
+    let bars = config.bars;
     let mut builder = OperatorBuilder::new("Dedupe".to_owned(), ticks.scope());
     let pact = Exchange::new(|t: &Tick| route_hash(&t.tenant_id, &t.instrument_id));
     let mut input = builder.new_input(ticks, pact);
@@ -105,12 +126,19 @@ fn build<'scope>(
     let (changes_out, changes) = builder.new_output::<Vec<TickBatch>>();
     let (bars_out, bar_stream) = builder.new_output::<Vec<(Bar, i64)>>();
     let mut changes_out: Out<TickBatch> = OutputBuilder::from(changes_out);
+    let (latest_out, latest_stream) = builder.new_output::<Vec<(LatestPrice, i64)>>();
     let mut bars_out: Out<(Bar, i64)> = OutputBuilder::from(bars_out);
+    let mut latest_out: Out<(LatestPrice, i64)> = OutputBuilder::from(latest_out);
+    let keep_latest = config.latest;
     builder.build(move |caps| {
         let mut core = DedupeCore::with_intervals(policy.intervals());
         if bars.is_some() {
             core = core.with_bars();
         }
+        if keep_latest {
+            core = core.with_latest();
+        }
+        let mut latest_buf: Vec<(LatestPrice, i64)> = Vec::new();
         // Held until the end of input, for the last closing of store bars.
         let mut held: Option<Vec<Capability<u64>>> = bars.is_some().then_some(caps);
         let mut changes = Vec::new();
@@ -122,21 +150,22 @@ fn build<'scope>(
         move |frontiers| {
             let mut output = changes_out.activate();
             let mut bars_output = bars_out.activate();
+            let mut latest_output = latest_out.activate();
             let frontier = frontiers[0].frontier();
             input.for_each_stamp(|cap, data| {
                 let Some(&t) = cap.least() else { return };
                 let slot = inbox
                     .entry(t)
-                    .or_insert_with(|| (cap.delayed(&t, 0), Vec::new()));
+                    .or_insert_with(|| (cap.delayed(&t, 0), cap.delayed(&t, 2), Vec::new()));
                 for batch in data {
-                    slot.1.push(std::mem::take(batch));
+                    slot.2.push(std::mem::take(batch));
                 }
             });
             while let Some(entry) = inbox.first_entry() {
                 if frontier.less_equal(entry.key()) {
                     break;
                 }
-                let (cap, mut batches) = entry.remove();
+                let (cap, latest_cap, mut batches) = entry.remove();
                 // Batches of one time come from several workers in any order; taking them
                 // in source order keeps each instrument's arrivals in time order for the
                 // common case of one striped feed (appends, not inserts, downstream).
@@ -151,6 +180,12 @@ fn build<'scope>(
                 core.drain_changes(&mut changes);
                 if !changes.is_empty() {
                     session.give(TickBatch::Changed(std::mem::take(&mut changes)));
+                }
+                core.drain_latest(&mut latest_buf);
+                if !latest_buf.is_empty() {
+                    latest_output
+                        .session(&latest_cap)
+                        .give_container(&mut latest_buf);
                 }
             }
             marks_in.for_each_stamp(|cap, data| {
@@ -226,5 +261,9 @@ fn build<'scope>(
             *stats.borrow_mut() = core.stats.clone();
         }
     });
-    (changes, bar_stream)
+    StoreStreams {
+        changes,
+        bars: bar_stream,
+        latest: latest_stream,
+    }
 }
