@@ -83,7 +83,7 @@ pub struct DirConfig {
 
 /// Default of `output.sort_memory_bytes`: large enough that a million-tick run spills nothing,
 /// small enough that the final bars of a long run do not grow memory (they spill in runs).
-pub const DEFAULT_SORT_MEMORY_BYTES: usize = 32 << 20;
+pub const DEFAULT_SORT_MEMORY_BYTES: usize = 8 << 20;
 
 impl DirConfig {
     /// Parses `PATH[?views=a,b]` (the part after `dir:`); every problem is reported.

@@ -136,26 +136,50 @@ impl DedupeCore {
             bar_stats,
             ..
         } = self;
+        // The gauge is recounted for the intervals some window of which closed.
         let mut open = [0u64; 5];
+        let mut recount = [false; 5];
         for (tenant, insts) in instruments.iter() {
             for (instrument, inst) in insts.iter() {
                 let s = market_slot(inst.market);
+                if prev[s] == cur[s] {
+                    continue;
+                }
                 for &iv in intervals.iter() {
-                    let names = (tenant, instrument);
-                    let span = (prev[s], cur[s]);
-                    if prev[s] != cur[s] {
-                        let n = sweep(inst, names, iv, assigner, span, out);
-                        if let Some(c) = bar_stats.final_bars.get_mut(iv.index()) {
-                            *c += n;
-                        }
+                    let i = iv.index();
+                    let from = first_open_start(assigner, iv, inst.market, prev[s]);
+                    let to = first_open_start(assigner, iv, inst.market, cur[s]);
+                    if from == to {
+                        continue; // no window of `iv` closed for this market
                     }
-                    if let Some(c) = open.get_mut(iv.index()) {
-                        *c += spanned(inst, iv, assigner, cur[s]);
+                    let n = sweep(inst, (tenant, instrument), iv, assigner, (from, to), out);
+                    if let Some(c) = bar_stats.final_bars.get_mut(i) {
+                        *c += n;
+                    }
+                    if let Some(r) = recount.get_mut(i) {
+                        *r = true;
                     }
                 }
             }
         }
-        bar_stats.open_windows = open;
+        for insts in instruments.values() {
+            for inst in insts.values() {
+                let s = market_slot(inst.market);
+                for &iv in intervals.iter() {
+                    let i = iv.index();
+                    if recount.get(i) == Some(&true) {
+                        if let Some(c) = open.get_mut(i) {
+                            *c += spanned(inst, iv, assigner, cur[s]);
+                        }
+                    }
+                }
+            }
+        }
+        for (i, r) in recount.iter().enumerate() {
+            if let (true, Some(o), Some(n)) = (*r, bar_stats.open_windows.get_mut(i), open.get(i)) {
+                *o = *n;
+            }
+        }
         if let Some(b) = self.bars.as_mut() {
             b.closed = cur;
         }
@@ -178,22 +202,19 @@ fn first_open_start(
     assigner.window_of(iv, m, x).0
 }
 
-/// Emits the final bars of `iv` for one instrument whose windows end in `(prev, cur]`; returns
-/// how many.
+/// Emits the final bars of `iv` for one instrument of the windows starting in `from..to` (those
+/// whose end passed from at or before one closing horizon to at or before the next, see
+/// [`first_open_start`]); returns how many.
 fn sweep(
     inst: &super::Instrument,
     (tenant, instrument): (&Sym, &Sym),
     iv: BarInterval,
     assigner: &mut WindowAssigner,
-    (prev, cur): (EpochMs, EpochMs),
+    (from, to): (EpochMs, EpochMs),
     out: &mut Vec<(Bar, i64)>,
 ) -> u64 {
     let m = inst.market;
     let bit = 1u8 << iv.index();
-    let (from, to) = (
-        first_open_start(assigner, iv, m, prev),
-        first_open_start(assigner, iv, m, cur),
-    );
     let lo = inst.entries.partition_point(|e| e.start < from);
     let hi = inst.entries.partition_point(|e| e.start < to);
     let mut folds: Vec<BarState> = Vec::new();
@@ -226,10 +247,10 @@ fn sweep(
     }
     finish(&mut folds, ends);
     for p in inst.pins.iter().filter(|p| p.slim.mask & bit != 0) {
-        let (ws, we) = assigner.window_of(iv, m, p.start);
-        if we <= prev || we > cur {
+        if p.start < from || p.start >= to {
             continue;
         }
+        let (ws, we) = assigner.window_of(iv, m, p.start);
         let at = folds.partition_point(|f| f.window().0 < ws);
         if folds.get(at).is_none_or(|f| f.window().0 != ws) {
             folds.insert(at, BarState::new(ws, we));
