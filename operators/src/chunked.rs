@@ -44,6 +44,7 @@ impl<T> ChunkDeque<T> {
     }
 
     /// The first entry.
+    #[cfg(test)]
     pub(crate) fn front(&self) -> Option<&T> {
         self.chunks.front().and_then(VecDeque::front)
     }
@@ -141,6 +142,7 @@ impl<T> ChunkDeque<T> {
     }
 
     /// Removes the first entry.
+    #[cfg(test)]
     pub(crate) fn pop_front(&mut self) -> Option<T> {
         self.remove((0, 0))
     }

@@ -190,7 +190,7 @@ impl DedupeCore {
 /// The least interval_start whose window of `iv` ends after `x`: the start of the window
 /// containing `x` (windows tile the line), so exactly the ticks starting before it are in windows
 /// ending at or before `x`. `EpochMs::MIN` and `EpochMs::MAX` map to themselves.
-fn first_open_start(
+pub(super) fn first_open_start(
     assigner: &mut WindowAssigner,
     iv: BarInterval,
     m: Market,

@@ -58,17 +58,14 @@ impl Chunks {
         self.entries.get_mut(at)
     }
 
-    /// The entry with the least key.
+    /// The entry with the greatest key.
     pub(super) fn back(&self) -> Option<&Entry> {
         self.entries.back()
     }
 
+    /// The position after the last entry.
     pub(super) fn end(&self) -> At {
         self.entries.end()
-    }
-
-    pub(super) fn front(&self) -> Option<&Entry> {
-        self.entries.front()
     }
 
     /// The entry just before insertion point `at`.
@@ -76,9 +73,13 @@ impl Chunks {
         self.entries.before(at)
     }
 
-    /// Removes the entry with the least key.
-    pub(super) fn pop_front(&mut self) -> Option<Entry> {
-        self.entries.pop_front()
+    /// Drops the entries starting before `start` (a prefix: entries are sorted by start);
+    /// returns how many.
+    pub(super) fn release_before(&mut self, start: EpochMs) -> usize {
+        let at = self.entries.partition_point(|e| e.start < start);
+        let before = self.entries.len();
+        self.entries.truncate_front(at);
+        before - self.entries.len()
     }
 
     /// True when nothing is held.
@@ -86,7 +87,6 @@ impl Chunks {
         self.entries.is_empty()
     }
 
-    /// All entries in key order.
     /// The position of the first entry for which `pred` is false (`pred` must hold for a
     /// prefix of the entries).
     pub(super) fn partition_point(&self, pred: impl FnMut(&Entry) -> bool) -> At {
@@ -98,6 +98,7 @@ impl Chunks {
         self.entries.range(from, to).map(|(_, e)| e)
     }
 
+    /// All entries in key order.
     pub(super) fn iter(&self) -> impl Iterator<Item = &Entry> {
         self.entries.iter()
     }

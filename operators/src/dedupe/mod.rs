@@ -446,24 +446,18 @@ impl DedupeCore {
         instruments.retain(|_, insts| {
             insts.retain(|_, inst| {
                 let closed = closed_ms(inst.market);
-                while let Some(e) = inst.entries.front() {
-                    // The largest window's end grows with interval_start: the front goes first.
-                    let start = e.start;
-                    let end = assigner.last_window_end(intervals, inst.market, start);
-                    if end.is_none_or(|end| end > closed) {
-                        break;
-                    }
-                    inst.entries.pop_front();
-                    *held -= 1;
-                    stats.released += 1;
-                }
+                // Every window of a tick ends at or before `closed` exactly when it starts before
+                // the window of each interval containing `closed`: the front goes first.
+                let first_kept = intervals
+                    .iter()
+                    .map(|&iv| bars::first_open_start(assigner, iv, inst.market, closed))
+                    .min()
+                    .unwrap_or(EpochMs::MIN);
+                let n = inst.entries.release_before(first_kept);
+                *held -= n;
+                stats.released += n as u64;
                 if !inst.pins.is_empty() {
-                    let market = inst.market;
-                    inst.pins.retain(|p| {
-                        assigner
-                            .last_window_end(intervals, market, p.start())
-                            .is_some_and(|end| end > closed)
-                    });
+                    inst.pins.retain(|p| p.start() >= first_kept);
                 }
                 let keep = !inst.entries.is_empty() || !inst.pins.is_empty();
                 if !keep {

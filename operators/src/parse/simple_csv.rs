@@ -48,18 +48,19 @@ fn is_blank(l: &[u8]) -> bool {
 /// Parses a whole simple-CSV document or chunk.
 pub(super) fn parse(doc: &Document<'_>, ctx: &mut ParseCtx, out: &mut ParseOutput) {
     let bytes = doc.bytes;
+    let mut builder = ctx.simple_csv.take().unwrap_or_else(|| Builder::new(ctx));
+    let explicit = doc.header.map(|h| builder.header_of(h));
     let mut p = Parse {
         doc,
         pos: 0,
         line: 1,
         header: SimpleCsvHeader::default(),
         missing: Vec::new(),
-        builder: ctx.simple_csv.take().unwrap_or_else(|| Builder::new(ctx)),
+        builder,
         ends: Vec::with_capacity(16),
         rec: csv::ByteRecord::new(),
         unquoted: Vec::new(),
     };
-    let explicit = doc.header.map(SimpleCsvHeader::from_line);
     // The first non-blank line is the header, unless the chunk's header was given; a chunk that
     // repeats the given header line verbatim is forgiven (the header is not a data row).
     while p.pos < bytes.len() {

@@ -65,6 +65,9 @@ pub(crate) struct Builder {
     last_tenant: Option<(Box<[u8]>, Sym)>,
     source_system: Sym,
     empty: Sym,
+    /// The last given header line and its columns: a feed's chunks all repeat one header, and
+    /// resolving it builds a CSV reader.
+    header: Option<(Box<[u8]>, super::SimpleCsvHeader)>,
 }
 
 fn non_empty(f: Option<&[u8]>) -> Option<&[u8]> {
@@ -95,6 +98,19 @@ impl Builder {
             last_tenant: None,
             source_system: ctx.interner.intern(SOURCE_SYSTEM),
             empty: ctx.interner.intern(""),
+            header: None,
+        }
+    }
+
+    /// The columns of a given header line (cached for the last line seen).
+    pub(crate) fn header_of(&mut self, line: &[u8]) -> super::SimpleCsvHeader {
+        match &self.header {
+            Some((bytes, h)) if **bytes == *line => h.clone(),
+            _ => {
+                let h = super::SimpleCsvHeader::from_line(line);
+                self.header = Some((line.into(), h.clone()));
+                h
+            }
         }
     }
 
