@@ -13,6 +13,13 @@
 //!   [`DedupeCore::release`]), sweeps each instrument's entries whose window of an interval
 //!   became final, in key order, plus its pins, into final bars.
 //!
+//! - the finest interval's bars are swept; a coarser sub-day interval made of its windows (5m,
+//!   15m, 1h over 1m) is *rolled up*: each finest bar swept is added to the coarse bars holding
+//!   it, and a coarse bar closes from those sums without reading the entries again — unless its
+//!   window is *impure*: some value in it is not in its finest bar (a tick or a correction too
+//!   late for the finest window, a pinned old value) or runs past its finest window (its TWAP
+//!   weight differs per window, as with hourly ticks under 1m bars). Impure windows are swept.
+//!
 //! The bars equal a lazy `BarBook`'s fed with the core's own updates (a test checks it on
 //! random streams with corrections and horizons); per tick this costs one mask instead of a
 //! pool entry and a count per interval. Provisional (non-final) bars still need the book.
@@ -57,14 +64,85 @@ impl Pin {
 #[derive(Clone, Debug)]
 pub(super) struct StoreBars {
     pub(super) closed: [EpochMs; 8],
+    /// The shortest interval: its bars are swept from the entries.
+    finest: Option<BarInterval>,
+    /// Bits of the sub-day intervals made of whole windows of the finest one: their bars are
+    /// rolled up from the finest bars unless a window is *impure* (see [`Rollup`]).
+    coarse: u8,
 }
 
 impl StoreBars {
-    pub(super) fn new() -> StoreBars {
+    pub(super) fn new(intervals: &[BarInterval]) -> StoreBars {
+        let finest = intervals.iter().copied().min();
+        let nests =
+            |iv: &BarInterval| match (finest.and_then(|f| f.duration_ms()), iv.duration_ms()) {
+                (Some(f), Some(d)) => Some(*iv) != finest && f > 0 && d % f == 0,
+                _ => false,
+            };
         StoreBars {
             closed: [EpochMs::MIN; 8],
+            finest,
+            coarse: intervals
+                .iter()
+                .filter(|iv| nests(iv))
+                .fold(0, |m, iv| m | 1 << iv.index()),
         }
     }
+
+    /// Records what a value with mask `mask` of a tick over `[start, end)` means for the
+    /// roll-up: a value in coarse bars but not in its finest bar, or whose interval runs past its
+    /// finest window (its TWAP weight differs per window), makes those coarse windows impure.
+    pub(super) fn note(
+        &self,
+        rollup: &mut Rollup,
+        assigner: &mut WindowAssigner,
+        market: Market,
+        (start_ms, end_ms): (EpochMs, EpochMs),
+        mask: u8,
+    ) {
+        let Some(finest) = self.finest else { return };
+        if mask & self.coarse == 0 {
+            return;
+        }
+        if mask & (1 << finest.index()) == 0
+            || end_ms > assigner.window_of(finest, market, start_ms).1
+        {
+            self.taint(rollup, assigner, market, start_ms, mask & self.coarse);
+        }
+    }
+
+    /// Marks the windows of the coarse intervals in `bits` containing `start_ms` impure.
+    pub(super) fn taint(
+        &self,
+        rollup: &mut Rollup,
+        assigner: &mut WindowAssigner,
+        market: Market,
+        start_ms: EpochMs,
+        bits: u8,
+    ) {
+        for iv in BarInterval::ALL {
+            if bits & self.coarse & (1 << iv.index()) != 0 {
+                let w = (iv, assigner.window_of(iv, market, start_ms).0);
+                if !rollup.impure.contains(&w) {
+                    rollup.impure.push(w);
+                }
+            }
+        }
+    }
+
+    /// The bits of every coarse interval.
+    pub(super) fn coarse(&self) -> u8 {
+        self.coarse
+    }
+}
+
+/// Per instrument: the coarse bars rolled up so far from its finest bars, and the coarse windows
+/// that cannot be (a value in them without its finest bar: a tick or correction too late for
+/// its finest window, or a pinned old value) and are swept instead when they close.
+#[derive(Debug, Default)]
+pub(super) struct Rollup {
+    partial: Vec<(BarInterval, BarState)>,
+    impure: Vec<(BarInterval, EpochMs)>,
 }
 
 /// Counters of store bars (exempt from determinism).
@@ -104,7 +182,9 @@ impl DedupeCore {
     /// Keeps the final bars of the core's intervals in the store (see the module doc); without
     /// intervals there are none.
     pub fn with_bars(mut self) -> DedupeCore {
-        self.bars = Some(StoreBars::new());
+        self.intervals.sort();
+        self.intervals.dedup();
+        self.bars = Some(StoreBars::new(&self.intervals));
         self
     }
 
@@ -129,6 +209,7 @@ impl DedupeCore {
             return;
         }
         let first = out.len();
+        let coarse = self.bars.as_ref().map_or(0, StoreBars::coarse);
         let DedupeCore {
             instruments,
             intervals,
@@ -139,20 +220,39 @@ impl DedupeCore {
         // The gauge is recounted for the intervals some window of which closed.
         let mut open = [0u64; 5];
         let mut recount = [false; 5];
-        for (tenant, insts) in instruments.iter() {
-            for (instrument, inst) in insts.iter() {
+        for (tenant, insts) in instruments.iter_mut() {
+            for (instrument, inst) in insts.iter_mut() {
                 let s = market_slot(inst.market);
                 if prev[s] == cur[s] {
                     continue;
                 }
-                for &iv in intervals.iter() {
+                // Shortest first: the finest bars closing now are rolled up before the coarse
+                // bars made of them close.
+                for (k, &iv) in intervals.iter().enumerate() {
                     let i = iv.index();
                     let from = first_open_start(assigner, iv, inst.market, prev[s]);
                     let to = first_open_start(assigner, iv, inst.market, cur[s]);
                     if from == to {
                         continue; // no window of `iv` closed for this market
                     }
-                    let n = sweep(inst, (tenant, instrument), iv, assigner, (from, to), out);
+                    let names = (tenant, instrument);
+                    let folds = if coarse & (1 << i) != 0 {
+                        rolled(inst, iv, assigner, (from, to))
+                    } else {
+                        let folds = sweep(inst, iv, assigner, (from, to));
+                        if k == 0 && coarse != 0 {
+                            roll_up(inst, &folds, coarse, assigner);
+                        }
+                        folds
+                    };
+                    let before = out.len();
+                    out.extend(
+                        folds
+                            .iter()
+                            .filter_map(|f| f.bar(names.0, names.1, iv, true))
+                            .map(|b| (b, 1)),
+                    );
+                    let n = (out.len() - before) as u64;
                     if let Some(c) = bar_stats.final_bars.get_mut(i) {
                         *c += n;
                     }
@@ -202,17 +302,15 @@ pub(super) fn first_open_start(
     assigner.window_of(iv, m, x).0
 }
 
-/// Emits the final bars of `iv` for one instrument of the windows starting in `from..to` (those
+/// The folds (bars) of `iv` for one instrument of the windows starting in `from..to` (those
 /// whose end passed from at or before one closing horizon to at or before the next, see
-/// [`first_open_start`]); returns how many.
+/// [`first_open_start`]), in window order: swept from the entries and pins holding them.
 fn sweep(
     inst: &super::Instrument,
-    (tenant, instrument): (&Sym, &Sym),
     iv: BarInterval,
     assigner: &mut WindowAssigner,
     (from, to): (EpochMs, EpochMs),
-    out: &mut Vec<(Bar, i64)>,
-) -> u64 {
+) -> Vec<BarState> {
     let m = inst.market;
     let bit = 1u8 << iv.index();
     let lo = inst.entries.partition_point(|e| e.start < from);
@@ -260,14 +358,73 @@ fn sweep(
             f.insert(&x, &Fixed::of(&x));
         }
     }
-    let before = out.len();
-    out.extend(
-        folds
-            .iter()
-            .filter_map(|f| f.bar(tenant, instrument, iv, true))
-            .map(|b| (b, 1)),
-    );
-    (out.len() - before) as u64
+    folds
+}
+
+/// Adds the finest bars just swept to the coarse bars (in `coarse`) containing them.
+fn roll_up(
+    inst: &mut super::Instrument,
+    folds: &[BarState],
+    coarse: u8,
+    assigner: &mut WindowAssigner,
+) {
+    for f in folds {
+        for iv in BarInterval::ALL {
+            if coarse & (1 << iv.index()) == 0 {
+                continue;
+            }
+            let (ws, we) = assigner.window_of(iv, inst.market, f.window().0);
+            let partial = &mut inst.rollup.partial;
+            let at = match partial
+                .iter()
+                .rposition(|(i, p)| *i == iv && p.window().0 == ws)
+            {
+                Some(at) => at,
+                None => {
+                    partial.push((iv, BarState::new(ws, we)));
+                    partial.len() - 1
+                }
+            };
+            if let Some((_, p)) = partial.get_mut(at) {
+                p.merge(f);
+            }
+        }
+    }
+}
+
+/// The folds of a coarse interval `iv` for the windows starting in `from..to`: rolled up from
+/// the finest bars, or swept where the window is impure. Forgets both for those windows.
+fn rolled(
+    inst: &mut super::Instrument,
+    iv: BarInterval,
+    assigner: &mut WindowAssigner,
+    (from, to): (EpochMs, EpochMs),
+) -> Vec<BarState> {
+    let inside = |i: BarInterval, ws: EpochMs| i == iv && from <= ws && ws < to;
+    let mut impure: Vec<EpochMs> = Vec::new();
+    inst.rollup.impure.retain(|&(i, ws)| {
+        let hit = inside(i, ws);
+        if hit {
+            impure.push(ws);
+        }
+        !hit
+    });
+    let mut folds: Vec<BarState> = Vec::new();
+    inst.rollup.partial.retain_mut(|(i, p)| {
+        if !inside(*i, p.window().0) {
+            return true;
+        }
+        if !impure.contains(&p.window().0) {
+            folds.push(std::mem::replace(p, BarState::new(0, 0)));
+        }
+        false
+    });
+    for ws in impure {
+        let we = assigner.window_of(iv, inst.market, ws).1;
+        folds.extend(sweep(inst, iv, assigner, (ws, we)));
+    }
+    folds.sort_by_key(|f| f.window().0);
+    folds
 }
 
 /// Windows of `iv` spanned by an instrument's held identities not yet final at `closed`.

@@ -35,7 +35,7 @@ use crate::model::{
     TickIdentity,
 };
 use crate::window::WindowAssigner;
-use bars::{open_mask, Pin, StoreBars};
+use bars::{open_mask, Pin, Rollup, StoreBars};
 use chunks::{Chunks, Entry, Key};
 use latest::StoreLatest;
 use rustc_hash::FxHashMap;
@@ -141,6 +141,8 @@ struct Instrument {
     entries: Chunks,
     /// With store bars: old values still held by bars closed for their correction.
     pins: Vec<Pin>,
+    /// With store bars: coarse bars rolled up from the finest ones.
+    rollup: Rollup,
     /// With store latest: the drain generation that last listed this instrument as touched.
     latest_gen: u64,
 }
@@ -259,6 +261,7 @@ impl DedupeCore {
                     },
                     entries: Chunks::default(),
                     pins: Vec::new(),
+                    rollup: Rollup::default(),
                     latest_gen: 0,
                 }),
         };
@@ -292,6 +295,13 @@ impl DedupeCore {
                         tick.market,
                         tick.interval_start_ms,
                         horizon_ms,
+                    );
+                    b.note(
+                        &mut inst.rollup,
+                        &mut self.assigner,
+                        tick.market,
+                        (tick.interval_start_ms, tick.interval_end_ms),
+                        slim.mask,
                     );
                 }
                 let entry = Entry {
@@ -387,6 +397,7 @@ impl DedupeCore {
                 entries,
                 slot,
                 pins,
+                rollup,
                 ..
             } = inst;
             let Some(e) = entries.find(key).ok().and_then(|at| entries.get_mut(at)) else {
@@ -415,7 +426,12 @@ impl DedupeCore {
                     };
                     let kept = e.slim.mask & !open(&old);
                     e.slim.mask = open(&new);
+                    let span = (e.start, e.end);
+                    b.note(rollup, &mut self.assigner, new.market, span, e.slim.mask);
                     if kept != 0 {
+                        // Whatever holds the old value is no roll-up of the finest bars.
+                        let all = b.coarse();
+                        b.taint(rollup, &mut self.assigner, old.market, e.start, all);
                         pins.push(Pin::new(e, before, kept));
                         self.bar_stats.pinned += 1;
                     }

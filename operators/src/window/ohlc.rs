@@ -363,6 +363,28 @@ impl BarState {
         self.close = Some(close);
     }
 
+    /// Adds the ticks of another bar (of a window inside this one, whose ticks this bar also
+    /// holds: a roll-up of finer bars). Neither may be stale.
+    pub(crate) fn merge(&mut self, o: &BarState) {
+        self.sums.apply(&o.sums, 1);
+        if o.high.total_cmp(&self.high).is_gt() {
+            self.high = o.high;
+        }
+        if o.low.total_cmp(&self.low).is_lt() {
+            self.low = o.low;
+        }
+        if let Some(x) = &o.open {
+            if self.open.as_ref().is_none_or(|a| x.order(a).is_lt()) {
+                self.open = Some(x.clone());
+            }
+        }
+        if let Some(x) = &o.close {
+            if self.close.as_ref().is_none_or(|c| x.order(c).is_gt()) {
+                self.close = Some(x.clone());
+            }
+        }
+    }
+
     /// Removes one tick the bar holds; marks the extremes stale when it was one of them.
     pub(crate) fn retract(&mut self, e: &Entry) {
         self.sums
