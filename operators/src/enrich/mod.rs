@@ -23,8 +23,7 @@ pub mod rules;
 mod tests;
 
 use crate::model::reference::{
-    ApiKey, CommodityRule, CurveDefinition, CurveMember, InstrumentAlias, RegionRule,
-    TaxonomyInstrument,
+    CommodityRule, CurveDefinition, CurveMember, InstrumentAlias, RegionRule, TaxonomyInstrument,
 };
 use crate::model::{
     ClassificationMethod, Enrichment, EpochMs, Market, QualityFlag, ReferenceRow, Sym, Table, Tick,
@@ -55,7 +54,6 @@ pub struct TenantTables {
 #[derive(Debug, Default)]
 pub struct ReferenceView {
     tenants: FxHashMap<Sym, TenantTables>,
-    api_keys: FxHashMap<Sym, Versions<ApiKey>>,
     live_rows: BTreeMap<Table, i64>,
     empty: TenantTables,
     cache: RefCell<ClassCache>,
@@ -115,8 +113,8 @@ impl ReferenceView {
                 continue;
             }
             *self.live_rows.entry(row.table()).or_default() += diff;
-            if let ReferenceRow::ApiKey(k) = row {
-                apply_hashed(&mut self.api_keys, k.key_sha256.clone(), k, diff);
+            if let ReferenceRow::ApiKey(_) = row {
+                // API keys are the query API's (`http::auth::LiveKeys` keeps their versions).
                 continue;
             }
             let Some(tenant_id) = row.tenant_id().cloned() else {
@@ -240,16 +238,6 @@ impl ReferenceView {
             .and_then(|t| t.members.get(curve_id))
             .into_iter()
             .flat_map(|m| m.values().filter_map(Versions::current))
-    }
-
-    /// The API key with this SHA-256 (lower-case hex) valid at wall-clock time `now_ms`.
-    pub fn api_key(&self, key_sha256: &str, now_ms: EpochMs) -> Option<&ApiKey> {
-        self.api_keys.get(key_sha256)?.at_or_before(now_ms)
-    }
-
-    /// True when at least one API key is live (HTTP then requires one, SPEC §7).
-    pub fn has_api_keys(&self) -> bool {
-        self.row_count(Table::ApiKeys) > 0
     }
 }
 

@@ -222,18 +222,6 @@ fn curves_and_members_by_current_version() {
 }
 
 #[test]
-fn api_keys_are_valid_from_their_start_only() {
-    let mut view = ReferenceView::new();
-    assert!(!view.has_api_keys());
-    view.apply(row(api_key("ab12", None, "2024-01-01T00:00:00Z")), 1);
-    assert!(view.has_api_keys());
-    assert!(view.api_key("ab12", ms("2023-12-31T00:00:00Z")).is_none());
-    let k = view.api_key("ab12", ms("2024-06-01T00:00:00Z"));
-    assert_eq!(k.map(|k| k.tenant_id.is_none()), Some(true));
-    assert!(view.api_key("cd34", ms("2024-06-01T00:00:00Z")).is_none());
-}
-
-#[test]
 fn rows_round_trip_through_serde_and_keys_identify_versions() {
     let a = row(instrument("PJM.DA.X", "2024-01-01T00:00:00Z", "standard"));
     let text = serde_json::to_string(&a).unwrap_or_default();
