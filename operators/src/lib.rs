@@ -13,6 +13,7 @@ mod chunked;
 pub mod curves;
 pub mod dedupe;
 pub mod enrich;
+pub mod exchange;
 #[cfg(test)]
 mod fixtures;
 pub mod lateness;

@@ -35,6 +35,9 @@ const DOCS_PER_ACTIVATION: usize = 1;
 /// How often the reader's health and consumer lag are published.
 const REPORT_EVERY: std::time::Duration = std::time::Duration::from_secs(1);
 
+/// How long a source waits before it looks again at a downstream that is behind.
+const BEHIND_RETRY: std::time::Duration = std::time::Duration::from_millis(1);
+
 /// Publishes the reader's Kafka consumer lag (`tickflow_kafka_consumer_lag`) and its health
 /// (`source:kafka`; only Kafka readers stall).
 fn report(reader: &dyn SourceReader) {
@@ -113,8 +116,11 @@ pub fn read_documents<'scope>(
             }
             if let Some((probe, n)) = &ahead {
                 if probe.less_than(&c.time().saturating_sub(*n)) {
-                    // Downstream is behind: look again at the next step (no new document).
-                    activator.activate();
+                    // Downstream is behind: look again shortly (no new document). Not at the
+                    // next step: a source spinning on the probe kept its worker stepping, for
+                    // ~13 % more CPU at `-w 2` and no wall time (the batch read ahead keeps
+                    // downstream busy meanwhile).
+                    activator.activate_after(BEHIND_RETRY);
                     return;
                 }
             }

@@ -12,6 +12,7 @@
 //! of the input closes every bar left (unless the run was stopped), on a second output.
 
 use super::{DedupeCore, DedupeStats, TickBatch};
+use crate::exchange::Batches;
 use crate::lateness::LatenessPolicy;
 use crate::model::{route_hash, Bar, BarInterval, EpochMs, LatestPrice, Tick};
 use crate::views::ViewStats;
@@ -21,7 +22,7 @@ use std::collections::{BTreeMap, VecDeque};
 use std::rc::Rc;
 use std::sync::Arc;
 use timely::container::CapacityContainerBuilder;
-use timely::dataflow::channels::pact::{Exchange, Pipeline};
+use timely::dataflow::channels::pact::{ExchangeCore, Pipeline};
 use timely::dataflow::operators::generic::builder_rc::OperatorBuilder;
 use timely::dataflow::operators::generic::OutputBuilder;
 use timely::dataflow::operators::Capability;
@@ -120,7 +121,9 @@ fn build<'scope>(
 ) -> StoreStreams<'scope> {
     let bars = config.bars;
     let mut builder = OperatorBuilder::new("Dedupe".to_owned(), ticks.scope());
-    let pact = Exchange::new(|t: &Tick| route_hash(&t.tenant_id, &t.instrument_id));
+    // Ticks cross workers in batches of `exchange::BATCH_RECORDS`, not 8 KiB containers.
+    let route = |t: &Tick| route_hash(&t.tenant_id, &t.instrument_id);
+    let pact = ExchangeCore::<Batches<Tick>, _>::new_core(route);
     let mut input = builder.new_input(ticks, pact);
     let mut marks_in = builder.new_input(marks, Pipeline);
     let (changes_out, changes) = builder.new_output::<Vec<TickBatch>>();
