@@ -168,3 +168,34 @@ pub(crate) fn random_step(
         _ => vec![(random_tick(rng, line, hour), -1)], // never inserted: ignored everywhere
     }
 }
+
+/// One arrival of a seeded stream over instruments A, B and C: one in three is another arrival of
+/// an identity in `seen` (a duplicate, a stale arrival or a correction: new price two times in
+/// three, revision 0–2), the others a new identity starting up to ten minutes before `clock_ms`,
+/// of a width from `widths_ms`, with a volume two times in three and a trade id one in four
+/// (pushed to `seen`).
+pub(crate) fn arrival(
+    rng: &mut Rng,
+    seen: &mut Vec<Tick>,
+    clock_ms: i64,
+    widths_ms: &[i64],
+) -> Tick {
+    if !seen.is_empty() && rng.one_in(3) {
+        let mut t = seen[rng.below(seen.len() as u64) as usize].clone();
+        if !rng.one_in(3) {
+            t.price = rng.below(1000) as f64 / 8.0;
+        }
+        t.revision = rng.below(3);
+        return t;
+    }
+    let start = clock_ms - rng.below(600_000) as i64;
+    let end = start + widths_ms[rng.below(widths_ms.len() as u64) as usize];
+    let name = ["A", "B", "C"][rng.below(3) as usize];
+    let mut t = tick(name, start, end, rng.below(1000) as f64 / 8.0);
+    t.volume = (!rng.one_in(3)).then(|| rng.below(50) as f64 / 4.0);
+    if rng.one_in(4) {
+        t.trade_id = Some(["x", "y"][rng.below(2) as usize].into());
+    }
+    seen.push(t.clone());
+    t
+}

@@ -5,7 +5,7 @@
 
 use super::*;
 use crate::model::{Horizon, Tick};
-use crate::testkit::{tick, Rng};
+use crate::testkit::{arrival, tick, Rng};
 use crate::window::{horizon, BarBook};
 
 const M: i64 = 60_000;
@@ -37,26 +37,7 @@ fn store_bars_equal_a_lazy_book_fed_by_the_same_updates() {
         let mut frontier = EpochMs::MIN;
         for step in 0..500u32 {
             clock += rng.below(20_000) as i64;
-            let mut t = if !seen.is_empty() && rng.one_in(3) {
-                // Another arrival of a known identity: a duplicate, stale or a correction.
-                let mut t = seen[rng.below(seen.len() as u64) as usize].clone();
-                if !rng.one_in(3) {
-                    t.price = rng.below(1000) as f64 / 8.0;
-                }
-                t.revision = rng.below(3);
-                t
-            } else {
-                let start = clock - rng.below(10 * M as u64) as i64;
-                let end = start + [0, M, 5 * M][rng.below(3) as usize];
-                let name = ["A", "B", "C"][rng.below(3) as usize];
-                let mut t = tick(name, start, end, rng.below(1000) as f64 / 8.0);
-                t.volume = (!rng.one_in(3)).then(|| rng.below(50) as f64 / 4.0);
-                if rng.one_in(4) {
-                    t.trade_id = Some(["x", "y"][rng.below(2) as usize].into());
-                }
-                seen.push(t.clone());
-                t
-            };
+            let mut t = arrival(&mut rng, &mut seen, clock, &[0, M, 5 * M]);
             t.source.line = step + 1;
             // A feed's horizon may be ahead of the global closing: windows close for some
             // arrivals (and their corrections) while the bars are still open.

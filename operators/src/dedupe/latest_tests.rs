@@ -6,7 +6,7 @@
 use super::*;
 use crate::latest::LatestBook;
 use crate::model::{BarInterval, EpochMs, Horizon, Tick};
-use crate::testkit::{tick, Rng};
+use crate::testkit::{arrival, Rng};
 use crate::window::horizon;
 use std::collections::BTreeMap;
 
@@ -43,24 +43,7 @@ fn store_latest_equals_a_latest_book_fed_by_the_same_updates() {
         let mut clock = 0i64;
         for step in 0..400u32 {
             clock += rng.below(20_000) as i64;
-            let mut t = if !seen.is_empty() && rng.one_in(3) {
-                let mut t = seen[rng.below(seen.len() as u64) as usize].clone();
-                if !rng.one_in(3) {
-                    t.price = rng.below(1000) as f64 / 8.0;
-                }
-                t.revision = rng.below(3);
-                t
-            } else {
-                let start = clock - rng.below(10 * M as u64) as i64;
-                let end = start + [0, M][rng.below(2) as usize];
-                let name = ["A", "B", "C"][rng.below(3) as usize];
-                let mut t = tick(name, start, end, rng.below(1000) as f64 / 8.0);
-                if rng.one_in(4) {
-                    t.trade_id = Some(["x", "y"][rng.below(2) as usize].into());
-                }
-                seen.push(t.clone());
-                t
-            };
+            let mut t = arrival(&mut rng, &mut seen, clock, &[0, M]);
             t.source.line = step + 1;
             t.horizon = Horizon(EpochMs::MIN);
             core.insert(t);
