@@ -11,14 +11,14 @@
 //!   retraction skips them) — rare: it takes a correction later than some window of its tick;
 //! - [`DedupeCore::close_bars`], called when the global watermark advances (before
 //!   [`DedupeCore::release`]), sweeps each instrument's entries whose window of an interval
-//!   became final, in key order, plus its pins, into final bars.
-//!
-//! - the finest interval's bars are swept; a coarser sub-day interval made of its windows (5m,
-//!   15m, 1h over 1m) is *rolled up*: each finest bar swept is added to the coarse bars holding
-//!   it, and a coarse bar closes from those sums without reading the entries again — unless its
-//!   window is *impure*: some value in it is not in its finest bar (a tick or a correction too
-//!   late for the finest window, a pinned old value) or runs past its finest window (its TWAP
-//!   weight differs per window, as with hourly ticks under 1m bars). Impure windows are swept.
+//!   became final, in key order, plus its pins, into final bars;
+//! - only the finest interval's bars are swept: a coarser sub-day interval made of its windows
+//!   (5m, 15m, 1h over 1m) is *rolled up*: each finest bar swept is added to the coarse bars
+//!   holding it, and a coarse bar closes from those sums without reading the entries again —
+//!   unless its window is *impure*: some value in it is not in its finest bar (a tick or a
+//!   correction too late for the finest window, a pinned old value) or runs past its finest
+//!   window (its TWAP weight differs per window, as with hourly ticks under 1m bars). Impure
+//!   windows are swept.
 //!
 //! The bars equal a lazy `BarBook`'s fed with the core's own updates (a test checks it on
 //! random streams with corrections and horizons); per tick this costs one mask instead of a
@@ -186,11 +186,6 @@ impl DedupeCore {
         self.intervals.dedup();
         self.bars = Some(StoreBars::new(&self.intervals));
         self
-    }
-
-    /// True when the core keeps bars.
-    pub fn keeps_bars(&self) -> bool {
-        self.bars.is_some()
     }
 
     /// Appends `(bar, +1)` for every bar whose window end passed from at or before the last
