@@ -1,5 +1,7 @@
-//! `Views::maintain_views`: the per-instrument views — OHLC bars, latest prices and day-ahead
-//! delivery curves — from the differential tick stream of dedupe (SPEC §3, §4).
+//! `Views::maintain_views`: the per-instrument views — provisional OHLC bars and day-ahead
+//! delivery curves — from the differential tick stream of dedupe (SPEC §3, §4). Latest prices,
+//! and final bars in runs without provisional ones, come from dedupe's store
+//! ([`crate::dedupe::Dedupe::dedupe_with_store`]): it holds the ticks they are made of.
 //!
 //! The input is already routed by (tenant, instrument), so every view of an instrument lives on
 //! one worker. Tick updates are applied as they arrive (each with its lateness horizon, so bars
@@ -13,8 +15,7 @@
 use crate::curves::DeliveryCurves;
 use crate::dedupe::TickBatch;
 use crate::lateness::LatenessPolicy;
-use crate::latest::LatestBook;
-use crate::model::{Bar, BarInterval, CurvePoint, EpochMs, LatestPrice};
+use crate::model::{Bar, BarInterval, CurvePoint, EpochMs};
 use crate::window::{BarBook, BarStats};
 use std::cell::RefCell;
 use std::collections::VecDeque;
@@ -31,8 +32,6 @@ use timely::dataflow::Stream;
 pub struct ViewStreams<'scope> {
     /// Bar updates.
     pub bars: Stream<'scope, u64, Vec<(Bar, i64)>>,
-    /// Latest-price updates.
-    pub latest: Stream<'scope, u64, Vec<(LatestPrice, i64)>>,
     /// Day-ahead delivery-curve point updates.
     pub delivery: Stream<'scope, u64, Vec<(CurvePoint, i64)>>,
 }
@@ -44,11 +43,6 @@ pub struct ViewsConfig {
     pub policy: Arc<LatenessPolicy>,
     /// Emit non-final bars as they change (change logs, live sinks); off for final state only.
     pub provisional: bool,
-    /// Latest-price history kept per instrument.
-    pub latest_history: usize,
-    /// Keep the latest prices here; false when dedupe derives them from its store
-    /// ([`crate::dedupe::Dedupe::dedupe_with_store`]): the latest output is then empty.
-    pub latest: bool,
     /// Keep the bars here; false when dedupe keeps them in its store
     /// ([`crate::dedupe::Dedupe::dedupe_with_store`], final-state runs): the bars output is
     /// then empty.
@@ -95,29 +89,24 @@ impl<'scope> Views<'scope> for Stream<'scope, u64, Vec<TickBatch>> {
         let mut changes_in = builder.new_input(self, Pipeline);
         let mut marks_in = builder.new_input(marks, Pipeline);
         let (bars_out, bars) = builder.new_output::<Vec<(Bar, i64)>>();
-        let (latest_out, latest) = builder.new_output::<Vec<(LatestPrice, i64)>>();
         let (curves_out, delivery) = builder.new_output::<Vec<(CurvePoint, i64)>>();
         let mut bars_out: Out<(Bar, i64)> = OutputBuilder::from(bars_out);
-        let mut latest_out: Out<(LatestPrice, i64)> = OutputBuilder::from(latest_out);
         let mut curves_out: Out<(CurvePoint, i64)> = OutputBuilder::from(curves_out);
         builder.build(move |caps| {
             // Held until the end of input, for the last closing; kept at the input frontier.
             let mut held: Option<Vec<Capability<u64>>> = Some(caps);
             let policy = config.policy.clone();
             let stopped = config.stopped;
-            let intervals = if config.bars { policy.intervals() } else { &[] };
+            let keep_bars = config.bars;
+            let intervals = if keep_bars { policy.intervals() } else { &[] };
             let mut bars_book = BarBook::new(intervals).with_provisional(config.provisional);
-            let mut latest_book = LatestBook::new(config.latest_history);
-            let keep_latest = config.latest;
             // Without the zone database there are no delivery curves (reported, not fatal).
             let mut delivery_book = DeliveryCurves::new().ok();
             let mut pending: VecDeque<(Capability<u64>, EpochMs)> = VecDeque::new();
             let mut bar_buf: Vec<(Bar, i64)> = Vec::new();
-            let mut latest_buf: Vec<(LatestPrice, i64)> = Vec::new();
             let mut curve_buf: Vec<(CurvePoint, i64)> = Vec::new();
             move |frontiers| {
                 let mut bars_out = bars_out.activate();
-                let mut latest_out = latest_out.activate();
                 let mut curves_out = curves_out.activate();
                 changes_in.for_each_stamp(|cap, data| {
                     let Some(&t) = cap.least() else { return };
@@ -125,9 +114,6 @@ impl<'scope> Views<'scope> for Stream<'scope, u64, Vec<TickBatch>> {
                         for batch in batches.drain(..) {
                             batch.consume(|tick, diff| {
                                 bars_book.update(tick, diff, tick.horizon.0);
-                                if keep_latest {
-                                    latest_book.update(tick, diff);
-                                }
                                 if let Some(d) = delivery_book.as_mut() {
                                     d.apply(tick, diff);
                                 }
@@ -135,7 +121,6 @@ impl<'scope> Views<'scope> for Stream<'scope, u64, Vec<TickBatch>> {
                         }
                     }
                     bars_book.drain(&mut bar_buf);
-                    latest_book.drain(&mut latest_buf);
                     if let Some(d) = delivery_book.as_mut() {
                         d.drain(&mut curve_buf);
                     }
@@ -144,14 +129,9 @@ impl<'scope> Views<'scope> for Stream<'scope, u64, Vec<TickBatch>> {
                             .session(&cap.delayed(&t, 0))
                             .give_container(&mut bar_buf);
                     }
-                    if !latest_buf.is_empty() {
-                        latest_out
-                            .session(&cap.delayed(&t, 1))
-                            .give_container(&mut latest_buf);
-                    }
                     if !curve_buf.is_empty() {
                         curves_out
-                            .session(&cap.delayed(&t, 2))
+                            .session(&cap.delayed(&t, 1))
                             .give_container(&mut curve_buf);
                     }
                 });
@@ -203,20 +183,19 @@ impl<'scope> Views<'scope> for Stream<'scope, u64, Vec<TickBatch>> {
                         }
                     }
                 }
-                let mut s = stats.borrow_mut();
-                s.bars = bars_book.stats.clone();
-                for iv in BarInterval::ALL {
-                    if let Some(o) = s.open_windows.get_mut(iv.index()) {
-                        *o = bars_book.open_windows(iv) as u64;
+                // With store bars, dedupe keeps the open-window gauge.
+                if keep_bars {
+                    let mut s = stats.borrow_mut();
+                    s.bars = bars_book.stats.clone();
+                    for iv in BarInterval::ALL {
+                        if let Some(o) = s.open_windows.get_mut(iv.index()) {
+                            *o = bars_book.open_windows(iv) as u64;
+                        }
                     }
                 }
             }
         });
-        ViewStreams {
-            bars,
-            latest,
-            delivery,
-        }
+        ViewStreams { bars, delivery }
     }
 }
 

@@ -497,17 +497,14 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
                 ViewsConfig {
                     policy: policy.clone(),
                     provisional,
-                    latest_history: opts.aggregation.latest_history,
-                    latest: false,
                     bars: !store_bars,
                     stopped: shutdown::requested,
                 },
                 stats.views.clone(),
             );
             views.bars = scope.concatenate([views.bars, stored.bars]);
-            views.latest = scope.concatenate([views.latest, stored.latest]);
             views.bars = views.bars.probe_with(&probe);
-            let forward = views
+            let forward = stored
                 .latest
                 .clone()
                 .forward_curves(reference_rows.clone(), reference_changes);
@@ -529,7 +526,7 @@ pub fn run(opts: RunOptions) -> Result<Option<RunReport>, RunError> {
                 } else {
                     views.bars.filter(|(b, _)| b.is_final)
                 },
-                latest: views.latest,
+                latest: stored.latest,
                 curves: scope.concatenate([views.delivery, forward]),
                 dead: scope.concatenate([parsed.dead, judged.late]),
             };

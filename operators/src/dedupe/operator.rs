@@ -43,16 +43,7 @@ pub struct StoreBarsConfig {
 }
 
 /// Routes ticks by identity and turns arrivals into a differential stream of winners.
-pub trait Dedupe<'scope> {
-    /// Returns the deduplicated updates (each tick carrying its horizon) as [`TickBatch`]es;
-    /// counters accumulate into `stats`.
-    fn dedupe(
-        self,
-        marks: Stream<'scope, u64, Vec<EpochMs>>,
-        policy: Arc<LatenessPolicy>,
-        stats: Rc<RefCell<DedupeStats>>,
-    ) -> Stream<'scope, u64, Vec<TickBatch>>;
-
+pub trait Dedupe<'scope>: Sized {
     /// [`Dedupe::dedupe`] that also derives from its store of held identities the latest
     /// prices (`config.latest`, see `super::latest`) and the final bars of the policy's
     /// intervals (`config.bars`, for runs without provisional bars, see `super::bars`), each
@@ -64,6 +55,21 @@ pub trait Dedupe<'scope> {
         stats: Rc<RefCell<DedupeStats>>,
         config: StoreConfig,
     ) -> StoreStreams<'scope>;
+
+    /// Returns the deduplicated updates (each tick carrying its horizon) as [`TickBatch`]es;
+    /// counters accumulate into `stats`.
+    fn dedupe(
+        self,
+        marks: Stream<'scope, u64, Vec<EpochMs>>,
+        policy: Arc<LatenessPolicy>,
+        stats: Rc<RefCell<DedupeStats>>,
+    ) -> Stream<'scope, u64, Vec<TickBatch>> {
+        let config = StoreConfig {
+            bars: None,
+            latest: false,
+        };
+        self.dedupe_with_store(marks, policy, stats, config).changes
+    }
 }
 
 /// What [`Dedupe::dedupe_with_store`] derives from the store.
@@ -88,19 +94,6 @@ pub struct StoreStreams<'scope> {
 type Out<D> = OutputBuilder<u64, CapacityContainerBuilder<Vec<D>>>;
 
 impl<'scope> Dedupe<'scope> for Stream<'scope, u64, Vec<Tick>> {
-    fn dedupe(
-        self,
-        marks: Stream<'scope, u64, Vec<EpochMs>>,
-        policy: Arc<LatenessPolicy>,
-        stats: Rc<RefCell<DedupeStats>>,
-    ) -> Stream<'scope, u64, Vec<TickBatch>> {
-        let config = StoreConfig {
-            bars: None,
-            latest: false,
-        };
-        build(self, marks, policy, stats, config).changes
-    }
-
     fn dedupe_with_store(
         self,
         marks: Stream<'scope, u64, Vec<EpochMs>>,
